@@ -1,0 +1,71 @@
+"""Constants that users see, kept in one place.
+
+Every interval the package reports uses :data:`DEFAULT_CI` unless the caller
+asks for another mass, and every interval is equal-tailed (the 5% and 95%
+quantiles for a 90% interval), which is what :data:`INTERVAL_KIND` says in
+every table and report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_CI: float = 0.9
+"""Default credible-interval mass for tables, reports and the CLI."""
+
+INTERVAL_KIND: str = "equal-tailed"
+"""How intervals are formed: quantiles ``(1-ci)/2`` and ``(1+ci)/2`` of the draws."""
+
+DEFAULT_SEED: int = 20240601
+"""Seed used by the CLI and the demo when the user gives none."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Thresholds of the convergence gate a fit must pass to be trusted.
+
+    The defaults follow Vehtari et al. (2021): rank-normalised split R-hat at
+    most 1.01, bulk and tail ESS at least 400, and no divergent transitions.
+    """
+
+    max_rhat: float = 1.01
+    min_ess: float = 400.0
+    max_divergences: int = 0
+    min_bfmi: float = 0.3
+
+
+GATE = Gate()
+
+
+@dataclass(frozen=True)
+class SamplerDefaults:
+    """Default sampler settings used by :meth:`forecast.ScalingModel.fit`."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    target_accept: float = 0.9
+    sampler: str = "nutpie"
+
+
+SAMPLER = SamplerDefaults()
+
+
+def check_ci(ci: float) -> float:
+    """Return ``ci`` as a float after checking it is a mass strictly in (0, 1)."""
+    try:
+        value = float(ci)
+    except (TypeError, ValueError):
+        raise ValueError(f"ci must be a number in (0, 1), got {ci!r}") from None
+    if not 0.0 < value < 1.0:
+        raise ValueError(
+            f"ci must be an interval mass strictly between 0 and 1 (e.g. 0.9 for a 90% "
+            f"interval), got {ci!r}"
+        )
+    return value
+
+
+def quantile_bounds(ci: float) -> tuple[float, float]:
+    """Lower and upper quantile levels of an equal-tailed interval of mass ``ci``."""
+    ci = check_ci(ci)
+    return (1.0 - ci) / 2.0, (1.0 + ci) / 2.0

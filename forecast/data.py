@@ -1,0 +1,380 @@
+"""Observations: a validated, tidy table of training runs.
+
+Every problem found in the input is collected into one
+:class:`DataValidationError`, so a user fixes the table in one pass instead of
+meeting the errors one at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REQUIRED = ("family", "params", "tokens", "loss")
+OPTIONAL = ("flops", "unique_tokens", "epochs", "run")
+NUMERIC = ("params", "tokens", "loss", "flops", "unique_tokens", "epochs")
+
+# Plausibility floors: anything smaller is almost surely in other units.
+MIN_PARAMS = 1e5
+MIN_TOKENS = 1e7
+MAX_LOSS_NATS = 12.0
+LOCKSTEP_CORRELATION = 0.995
+
+
+class DataValidationError(ValueError):
+    """The table of runs cannot be used as it is; the message lists every problem and its fix."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) in the observations:\n{lines}")
+
+
+class DataWarning(UserWarning):
+    """The table can be used, but something in it deserves a look."""
+
+
+def _rows(mask: np.ndarray | pd.Series, index: pd.Index, limit: int = 8) -> str:
+    """Describe which rows (by the user's index) a mask selects."""
+    picked = list(index[np.asarray(mask, dtype=bool)])
+    shown = ", ".join(str(i) for i in picked[:limit])
+    more = f" and {len(picked) - limit} more" if len(picked) > limit else ""
+    return f"row{'s' if len(picked) != 1 else ''} {shown}{more}"
+
+
+class Observations:
+    """Validated training runs in tidy long format.
+
+    Columns: ``family, params, tokens, loss`` and, where known, ``flops``,
+    ``unique_tokens``, ``epochs`` and ``run`` (the id of the training run a
+    checkpoint belongs to). Units are raw counts: ``params`` is the number of
+    parameters N, ``tokens`` the number of training tokens seen D, ``flops`` the
+    training compute C and ``loss`` the loss in nats per token.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The runs, one per row.
+    family, params, tokens, loss, flops, unique_tokens, epochs, run : str, optional
+        Column names in ``df`` for each field, when they differ from the tidy
+        names. ``flops`` is optional: when absent it is filled as ``6 N D``.
+        If ``tokens`` is absent but ``flops`` is present, tokens are
+        ``C / (6 N)``. If the table has no family column, pass
+        ``family_name="..."`` to treat every row as one family.
+    family_name : str, optional
+        Use this single family name for every row (the table then needs no
+        family column).
+    min_points : int
+        Smallest number of distinct (N, D) points a family must have. Three is
+        the least from which partial pooling can still learn something about a
+        family; a family alone needs more.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem found, each with the column, the rows and the fix.
+
+    Examples
+    --------
+    >>> import pandas as pd, forecast as fc
+    >>> df = pd.DataFrame({"family": ["a"] * 3, "params": [1e8, 4e8, 1e9],
+    ...                    "tokens": [2e9, 8e9, 2e10], "loss": [3.2, 2.9, 2.7]})
+    >>> obs = fc.Observations(df)
+    >>> obs.families
+    ['a']
+    """
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        family: str = "family",
+        params: str = "params",
+        tokens: str = "tokens",
+        loss: str = "loss",
+        flops: str | None = None,
+        unique_tokens: str | None = None,
+        epochs: str | None = None,
+        run: str | None = None,
+        family_name: str | None = None,
+        min_points: int = 3,
+    ) -> None:
+        if not isinstance(df, pd.DataFrame):
+            raise DataValidationError(
+                [f"expected a pandas DataFrame, got {type(df).__name__}; "
+                 "read a file with Observations.from_csv(path)"]
+            )
+        mapping = {"family": family, "params": params, "tokens": tokens, "loss": loss}
+        for name, given in (("flops", flops), ("unique_tokens", unique_tokens),
+                            ("epochs", epochs), ("run", run)):
+            # Optional columns are picked up under their tidy name when not mapped.
+            mapping[name] = given if given is not None else name
+        self.min_points = int(min_points)
+        self._source_columns = dict(mapping)
+        self.table = self._validate(df, mapping, family_name, explicit_optional={
+            "flops": flops, "unique_tokens": unique_tokens, "epochs": epochs, "run": run})
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_csv(cls, path: str | Path, **kwargs) -> Observations:
+        """Read a CSV file of runs; keyword arguments map column names as in the constructor.
+
+        Examples
+        --------
+        >>> import forecast as fc
+        >>> obs = fc.Observations.from_csv(fc.datasets.demo_path())
+        >>> len(obs) > 0
+        True
+        """
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no such data file: {path}")
+        try:
+            df = pd.read_csv(path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise DataValidationError(
+                [f"{path} is not a readable CSV table ({err}); save it as comma-separated text "
+                 "with a header row"]
+            ) from None
+        obs = cls(df, **kwargs)
+        obs.source = str(path)
+        return obs
+
+    source: str | None = None
+
+    # ------------------------------------------------------------- validate
+    def _validate(self, df, mapping, family_name, explicit_optional) -> pd.DataFrame:
+        problems: list[str] = []
+        if len(df) == 0:
+            raise DataValidationError(["the table is empty: it needs at least one run per row"])
+
+        columns = list(df.columns)
+        missing = []
+        for name in REQUIRED:
+            col = mapping[name]
+            if name == "family" and family_name is not None:
+                continue
+            if name == "tokens" and col not in df.columns and mapping["flops"] in df.columns:
+                continue  # derived from flops below
+            if col not in df.columns:
+                missing.append((name, col))
+        for name in ("flops", "unique_tokens", "epochs", "run"):
+            given = explicit_optional[name]
+            if given is not None and given not in df.columns:
+                missing.append((name, given))
+        if missing:
+            for name, col in missing:
+                hint = (f"pass {name}='<column>' to name the column that holds it"
+                        if name != "family"
+                        else "pass family='<column>', or family_name='...' if every row is one family")
+                problems.append(
+                    f"column '{col}' ({name}) is missing; the table has {columns}; {hint}"
+                )
+            raise DataValidationError(problems)
+
+        out = pd.DataFrame(index=df.index)
+        if family_name is not None:
+            out["family"] = str(family_name)
+        else:
+            fam = df[mapping["family"]]
+            if fam.isna().any():
+                problems.append(
+                    f"column '{mapping['family']}' (family) is empty in "
+                    f"{_rows(fam.isna(), df.index)}; give every run a family name"
+                )
+            out["family"] = fam.astype(str)
+
+        missing_values: dict[str, pd.Series] = {}
+        for name in NUMERIC:
+            col = mapping[name]
+            if col not in df.columns:
+                continue
+            raw = df[col]
+            missing_values[name] = raw.isna()
+            values = pd.to_numeric(raw, errors="coerce")
+            bad_text = values.isna() & raw.notna()
+            if bad_text.any():
+                examples = ", ".join(repr(v) for v in raw[bad_text].head(3))
+                problems.append(
+                    f"column '{col}' ({name}) has non-numeric values ({examples}) in "
+                    f"{_rows(bad_text, df.index)}; write raw numbers such as 1.4e12, not '1.4T'"
+                )
+            out[name] = values.astype(float)
+        if mapping["run"] in df.columns:
+            out["run"] = df[mapping["run"]].astype(str)
+
+        if "tokens" not in out and "flops" in out:
+            out["tokens"] = out["flops"] / (6.0 * out["params"])
+            self.tokens_source = "C / (6 N)"
+        else:
+            self.tokens_source = "given"
+
+        for name in NUMERIC:
+            if name not in out:
+                continue
+            values = out[name]
+            col = mapping.get(name, name)
+            nan = missing_values.get(name, pd.Series(False, index=df.index))
+            if nan.any():
+                problems.append(
+                    f"column '{col}' ({name}) has missing (NaN) values in {_rows(nan, df.index)}; "
+                    "fill them in or drop those rows"
+                )
+            inf = np.isinf(values)
+            if inf.any():
+                problems.append(
+                    f"column '{col}' ({name}) has infinite values in {_rows(inf, df.index)}; "
+                    "replace them with finite numbers or drop those rows"
+                )
+            nonpos = values <= 0
+            if nonpos.any():
+                problems.append(
+                    f"column '{col}' ({name}) must be positive but is <= 0 in "
+                    f"{_rows(nonpos, df.index)}; check the sign and units"
+                )
+
+        if "params" in out:
+            small = (out["params"] > 0) & (out["params"] < MIN_PARAMS)
+            if small.any():
+                problems.append(
+                    f"column '{mapping['params']}' (params) has values below {MIN_PARAMS:.0e} in "
+                    f"{_rows(small, df.index)} (e.g. {out['params'][small].iloc[0]:g}); these look "
+                    "like millions or billions: give raw parameter counts (7e9, not 7)"
+                )
+        if "tokens" in out:
+            small = (out["tokens"] > 0) & (out["tokens"] < MIN_TOKENS)
+            if small.any():
+                problems.append(
+                    f"column '{mapping['tokens']}' (tokens) has values below {MIN_TOKENS:.0e} in "
+                    f"{_rows(small, df.index)} (e.g. {out['tokens'][small].iloc[0]:g}); these look "
+                    "like billions or trillions: give raw token counts (1.4e12, not 1.4)"
+                )
+        if "loss" in out:
+            big = out["loss"] > MAX_LOSS_NATS
+            if big.any():
+                problems.append(
+                    f"column '{mapping['loss']}' (loss) exceeds {MAX_LOSS_NATS:g} nats in "
+                    f"{_rows(big, df.index)} (e.g. {out['loss'][big].iloc[0]:g}); this looks like "
+                    "perplexity or bits: give cross-entropy in nats (ln(perplexity), or bits x ln 2)"
+                )
+        if "unique_tokens" in out and "tokens" in out:
+            over = out["unique_tokens"] > out["tokens"] * (1 + 1e-6)
+            if over.any():
+                problems.append(
+                    f"column '{mapping['unique_tokens']}' (unique_tokens) exceeds tokens seen in "
+                    f"{_rows(over, df.index)}; unique tokens can be at most the tokens trained on"
+                )
+        if problems:
+            raise DataValidationError(problems)
+
+        if "flops" not in out:
+            out["flops"] = 6.0 * out["params"] * out["tokens"]
+            self.flops_source = "6 N D"
+        else:
+            self.flops_source = "given"
+
+        counts = (
+            out.drop_duplicates(["family", "params", "tokens"]).groupby("family", sort=False).size()
+        )
+        few = counts[counts < self.min_points]
+        for fam, n in few.items():
+            problems.append(
+                f"family '{fam}' has only {n} distinct (params, tokens) point(s); at least "
+                f"{self.min_points} are needed to identify the law; add runs, drop the family, "
+                "or merge it with a related one"
+            )
+        if problems:
+            raise DataValidationError(problems)
+
+        # Warnings: usable, but worth a look.
+        dup = out.duplicated(keep="first")
+        if dup.any():
+            warnings.warn(
+                f"{int(dup.sum())} exact duplicate row(s) ({_rows(dup, df.index)}); each counts as "
+                "a separate observation; drop them if they are the same run recorded twice",
+                DataWarning,
+                stacklevel=3,
+            )
+        families = list(dict.fromkeys(out["family"]))
+        if len(families) == 1:
+            warnings.warn(
+                f"only one family ('{families[0]}'): there is nothing to pool across, so the "
+                "population level is learnt from the prior alone and forecasts for family='new' "
+                "are prior-dominated",
+                DataWarning,
+                stacklevel=3,
+            )
+        for fam in families:
+            sub = out[out["family"] == fam]
+            if len(sub) >= 3:
+                ln, ld = np.log(sub["params"]), np.log(sub["tokens"])
+                if ln.std() > 0 and ld.std() > 0:
+                    r = float(np.corrcoef(ln, ld)[0, 1])
+                    if abs(r) > LOCKSTEP_CORRELATION:
+                        warnings.warn(
+                            f"in family '{fam}' params and tokens move in lock-step (correlation "
+                            f"of their logs {r:.3f}): the data cannot separate the parameter "
+                            "term from the data term, so that split comes from the prior and "
+                            "pooling; vary N and D independently to identify it",
+                            DataWarning,
+                            stacklevel=3,
+                        )
+        cols = ["family", "params", "tokens", "loss", "flops"] + [
+            c for c in ("unique_tokens", "epochs", "run") if c in out
+        ]
+        return out[cols].reset_index(drop=True)
+
+    # ------------------------------------------------------------ accessors
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __repr__(self) -> str:
+        per = ", ".join(f"{f} ({n})" for f, n in self.table.groupby("family", sort=False).size().items())
+        return f"Observations({len(self)} runs in {len(self.families)} families: {per})"
+
+    @property
+    def families(self) -> list[str]:
+        """Family names in order of first appearance."""
+        return list(dict.fromkeys(self.table["family"]))
+
+    @property
+    def family_index(self) -> np.ndarray:
+        """Integer code of each row's family (position in :attr:`families`)."""
+        lookup = {f: i for i, f in enumerate(self.families)}
+        return self.table["family"].map(lookup).to_numpy(dtype=np.int64)
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as a float array; a clear error if the table lacks it."""
+        if name not in self.table:
+            raise DataValidationError(
+                [f"this law needs a '{name}' column, which the observations do not have; "
+                 f"pass {name}='<column>' when building Observations"]
+            )
+        return self.table[name].to_numpy(dtype=float)
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """A copy of the tidy table."""
+        return self.table.copy()
+
+    def subset(self, mask: np.ndarray | pd.Series) -> Observations:
+        """Observations restricted to the rows where ``mask`` is true (re-validated)."""
+        sub = self.table[np.asarray(mask, dtype=bool)].reset_index(drop=True)
+        return Observations.from_table(sub, min_points=self.min_points)
+
+    def hash(self) -> str:
+        """Stable short hash of the tidy table (for reports and saved cards)."""
+        payload = self.table.to_csv(index=False, float_format="%.17g").encode()
+        return hashlib.sha256(payload).hexdigest()[:16]
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, *, min_points: int = 3) -> Observations:
+        """Rebuild from a tidy table (as stored in a saved fit) without warnings."""
+        optional: Mapping[str, str] = {c: c for c in ("unique_tokens", "epochs", "run") if c in table}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)
+            return cls(table, flops="flops", min_points=min_points, **optional)

@@ -1,0 +1,530 @@
+"""Fit: the posterior of a scaling model, with the data and settings that made it.
+
+A :class:`Fit` answers "can I trust this?" (:meth:`Fit.diagnostics`), "what
+are the parameters?" (:meth:`Fit.summary`, :meth:`Fit.parameter_draws`) and
+keeps itself (:meth:`Fit.save`, :func:`load_fit`). Forecasts and the
+compute-optimal frontier hang off it as :meth:`Fit.predict` and
+:meth:`Fit.frontier`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.config import DEFAULT_CI, GATE, INTERVAL_KIND, quantile_bounds
+from forecast.data import Observations
+
+if TYPE_CHECKING:
+    from forecast.model import ScalingModel
+
+FORMAT_VERSION = 1
+CARD_ATTR = "forecast_card"
+
+
+class ConvergenceWarning(UserWarning):
+    """The sampler's output fails the convergence gate: do not trust the numbers yet."""
+
+
+class FitFileError(ValueError):
+    """A file that was expected to hold a saved fit does not."""
+
+
+# ---------------------------------------------------------------- diagnostics
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of a fit and the verdict of the gate.
+
+    Attributes
+    ----------
+    divergences : int
+        Divergent transitions after tuning, over all chains.
+    max_rhat : float
+        Largest rank-normalised split R-hat over all sampled parameters.
+    min_ess_bulk, min_ess_tail : float
+        Smallest bulk and tail effective sample sizes.
+    min_bfmi : float
+        Smallest energy Bayesian fraction of missing information over chains.
+    worst : dict
+        Which parameter set each of the figures above.
+    """
+
+    divergences: int
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    min_bfmi: float
+    chains: int
+    draws: int
+    worst: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def problems(self) -> list[str]:
+        """The reasons the gate fails (empty when it passes)."""
+        out = []
+        if self.divergences > GATE.max_divergences:
+            out.append(f"{self.divergences} divergent transition(s) (allowed: {GATE.max_divergences})")
+        if not self.max_rhat <= GATE.max_rhat:
+            out.append(f"R-hat {self.max_rhat:.3f} > {GATE.max_rhat} ({self.worst.get('rhat', '?')})")
+        if not self.min_ess_bulk >= GATE.min_ess:
+            out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {GATE.min_ess:.0f} ({self.worst.get('ess_bulk', '?')})")
+        if not self.min_ess_tail >= GATE.min_ess:
+            out.append(f"tail ESS {self.min_ess_tail:.0f} < {GATE.min_ess:.0f} ({self.worst.get('ess_tail', '?')})")
+        if np.isfinite(self.min_bfmi) and self.min_bfmi < GATE.min_bfmi:
+            out.append(f"E-BFMI {self.min_bfmi:.2f} < {GATE.min_bfmi}")
+        return out
+
+    @property
+    def ok(self) -> bool:
+        """True when the fit passes the gate (no divergence, R-hat <= 1.01, ESS >= 400)."""
+        return not self.problems
+
+    def __repr__(self) -> str:
+        verdict = "PASS" if self.ok else "FAIL: " + "; ".join(self.problems)
+        return (
+            f"Diagnostics({self.chains} chains x {self.draws} draws: divergences={self.divergences}, "
+            f"max R-hat={self.max_rhat:.4f}, min ESS bulk={self.min_ess_bulk:.0f}, "
+            f"min ESS tail={self.min_ess_tail:.0f}, min E-BFMI={self.min_bfmi:.2f}) -> {verdict}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ok"] = self.ok
+        out["problems"] = self.problems
+        return out
+
+    def warn_if_failed(self, stacklevel: int = 3) -> None:
+        """Emit a :class:`ConvergenceWarning` naming every failed check."""
+        if not self.ok:
+            warnings.warn(
+                "the fit FAILS the convergence gate: " + "; ".join(self.problems)
+                + ". Its numbers are not trustworthy: run more tune/draws, raise target_accept, "
+                "or tighten priors/pooling.",
+                ConvergenceWarning,
+                stacklevel=stacklevel,
+            )
+
+
+def _min_over(ds: xr.Dataset) -> tuple[float, str]:
+    best, where = np.inf, ""
+    for name, da in ds.data_vars.items():
+        v = float(da.min())
+        if v < best:
+            best, where = v, name
+    return best, where
+
+
+def _max_over(ds: xr.Dataset) -> tuple[float, str]:
+    worst, where = -np.inf, ""
+    for name, da in ds.data_vars.items():
+        v = float(da.max())
+        if v > worst:
+            worst, where = v, name
+    return worst, where
+
+
+def compute_diagnostics(posterior: xr.Dataset, sample_stats: xr.Dataset | None) -> Diagnostics:
+    """Diagnostics of a posterior Dataset over ``(chain, draw, ...)``."""
+    import arviz as az
+
+    rhat, rhat_at = _max_over(az.rhat(posterior))
+    ess_b, ess_b_at = _min_over(az.ess(posterior, method="bulk"))
+    ess_t, ess_t_at = _min_over(az.ess(posterior, method="tail"))
+    divergences = 0
+    bfmi = np.nan
+    if sample_stats is not None:
+        if "diverging" in sample_stats:
+            divergences = int(sample_stats["diverging"].sum())
+        if "energy" in sample_stats:
+            energy = sample_stats["energy"].transpose("chain", "draw").values
+            num = np.mean(np.diff(energy, axis=1) ** 2, axis=1)
+            den = np.var(energy, axis=1)
+            bfmi = float(np.min(num / den))
+    return Diagnostics(
+        divergences=divergences, max_rhat=rhat, min_ess_bulk=ess_b, min_ess_tail=ess_t,
+        min_bfmi=bfmi, chains=int(posterior.sizes["chain"]), draws=int(posterior.sizes["draw"]),
+        worst={"rhat": rhat_at, "ess_bulk": ess_b_at, "ess_tail": ess_t_at},
+    )
+
+
+def interval_stats(da: xr.DataArray, ci: float, dims: tuple[str, ...] = ("chain", "draw")) -> dict[str, xr.DataArray]:
+    """Mean, sd, median and equal-tailed interval of ``da`` over ``dims``."""
+    lo, hi = quantile_bounds(ci)
+    q = da.quantile([lo, 0.5, hi], dim=list(dims))
+    return {
+        "mean": da.mean(dims),
+        "sd": da.std(dims),
+        "median": q.sel(quantile=0.5, drop=True),
+        "lower": q.sel(quantile=lo, drop=True),
+        "upper": q.sel(quantile=hi, drop=True),
+    }
+
+
+# ------------------------------------------------------------------------ Fit
+class Fit:
+    """A fitted scaling model.
+
+    Attributes
+    ----------
+    idata : xarray.DataTree
+        The sampler's output (``posterior``, ``sample_stats``) and the data
+        (``fit_data``).
+    observations : Observations
+        The runs the model was fitted to.
+    model : ScalingModel
+        The model settings (law, pooling, priors, likelihood).
+    sampler_settings : dict
+        Sampler, draws, tune, chains, seed and timings.
+
+    Examples
+    --------
+    >>> import forecast as fc
+    >>> fit = fc.ScalingModel().fit(fc.datasets.load_demo(), random_seed=1)  # doctest: +SKIP
+    >>> fit.summary().query("family == 'population'")                        # doctest: +SKIP
+    """
+
+    def __init__(self, idata: xr.DataTree, observations: Observations, model: ScalingModel,
+                 sampler_settings: dict[str, Any]) -> None:
+        self.idata = idata
+        self.observations = observations
+        self.model = model
+        self.law = model.law
+        self.sampler_settings = dict(sampler_settings)
+        self.centre = self.law.centres(model.inputs(observations))
+        self._diagnostics: Diagnostics | None = None
+
+    # ---------------------------------------------------------- accessors
+    @property
+    def posterior(self) -> xr.Dataset:
+        return self.idata["posterior"].to_dataset()
+
+    @property
+    def families(self) -> list[str]:
+        return self.observations.families
+
+    @property
+    def id(self) -> str:
+        """Stable id: a hash of the model settings, sampler settings and data."""
+        blob = json.dumps({"model": self.model.settings(), "data": self.observations.hash(),
+                           "sampler": {k: v for k, v in self.sampler_settings.items()
+                                       if k not in ("seconds", "compile_seconds", "compile_cached")}},
+                          sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        d = self.diagnostics()
+        return (f"Fit(law={self.law.name!r}, {len(self.observations)} runs, {len(self.families)} families, "
+                f"{d.chains}x{d.draws} draws, gate {'PASS' if d.ok else 'FAIL'})")
+
+    # -------------------------------------------------------- diagnostics
+    def diagnostics(self) -> Diagnostics:
+        """R-hat, bulk/tail ESS, divergences and E-BFMI, with the gate's verdict."""
+        if self._diagnostics is None:
+            stats = self.idata["sample_stats"].to_dataset() if "sample_stats" in self.idata else None
+            self._diagnostics = compute_diagnostics(self.posterior, stats)
+        return self._diagnostics
+
+    # ------------------------------------------------- parameters by family
+    def _family_values(self, p: str) -> xr.DataArray:
+        """Sampled-space parameter ``p`` for each fitted family, over (chain, draw, family)."""
+        post = self.posterior
+        mode = self.model.pooling[p]
+        fam = xr.DataArray(self.families, dims="family", name="family")
+        if mode == "complete":
+            out = post[p].expand_dims(family=len(self.families))
+        elif mode == "none" or self.model.parametrization == "centred":
+            out = post[f"{p}_family"]
+        else:
+            out = post[f"{p}_mu"] + post[f"{p}_tau"] * post[f"{p}_z"]
+        return out.assign_coords(family=fam.values).transpose("chain", "draw", "family")
+
+    def _population_value(self, p: str, *, new: bool, rng: np.random.Generator) -> xr.DataArray | None:
+        """A typical family (``new=False``: population median) or a new one drawn from the population."""
+        post = self.posterior
+        mode = self.model.pooling[p]
+        shape = (post.sizes["chain"], post.sizes["draw"])
+        if mode == "complete":
+            return post[p]
+        if mode == "partial":
+            mu = post[f"{p}_mu"]
+            if not new:
+                return mu
+            z = xr.DataArray(rng.standard_normal(shape), dims=("chain", "draw"), coords=mu.coords)
+            return mu + post[f"{p}_tau"] * z
+        if not new:
+            return None  # unpooled: no typical family exists
+        return xr.DataArray(self.model.priors[p].sample(rng, shape), dims=("chain", "draw"),
+                            coords={"chain": post["chain"], "draw": post["draw"]})
+
+    def theta(self, family: str | list[str] | None = None, *, random_seed: int | None = 0) -> xr.Dataset:
+        """Sampled-space law parameters over ``(chain, draw, family)``.
+
+        ``family`` is a fitted family name, ``"new"`` (a family not seen:
+        drawn from the population), ``"population"`` (the typical family), a
+        list of these, or None for every fitted family.
+        """
+        names = self._resolve_families(family)
+        rng = np.random.default_rng(random_seed)
+        per_family: dict[str, list[xr.DataArray]] = {p: [] for p in self.law.params}
+        fitted = {p: self._family_values(p) for p in self.law.params}
+        for name in names:
+            for p in self.law.params:
+                if name in ("new", "population"):
+                    v = self._population_value(p, new=name == "new", rng=rng)
+                    if v is None:
+                        raise ValueError(
+                            f"parameter {p} is unpooled (pooling 'none'), so there is no population "
+                            f"'typical family'; use family='new' (drawn from the prior) or a fitted family"
+                        )
+                else:
+                    v = fitted[p].sel(family=name, drop=True)
+                per_family[p].append(v)
+        data = {p: xr.concat(vs, dim=xr.DataArray(names, dims="family", name="family"))
+                .transpose("chain", "draw", "family") for p, vs in per_family.items()}
+        return xr.Dataset(data)
+
+    def _resolve_families(self, family) -> list[str]:
+        if family is None:
+            return list(self.families)
+        names = [family] if isinstance(family, str) else list(family)
+        unknown = [n for n in names if n not in self.families and n not in ("new", "population")]
+        if unknown:
+            raise ValueError(
+                f"unknown family {unknown[0]!r}; fitted families: {', '.join(self.families)} "
+                "(or 'new' for a family not seen, 'population' for the typical family)"
+            )
+        return names
+
+    def parameter_draws(self, family: str | list[str] | None = None, *, random_seed: int | None = 0) -> xr.Dataset:
+        """Law parameters in the user's units (e.g. E, A, B, alpha, beta) over ``(chain, draw[, family])``.
+
+        With a single family name the ``family`` dimension is dropped.
+
+        Examples
+        --------
+        >>> draws = fit.parameter_draws("population")   # doctest: +SKIP
+        >>> float(draws["alpha"].median())              # doctest: +SKIP
+        """
+        theta = self.theta(family, random_seed=random_seed)
+        user = self.law.to_user({k: theta[k] for k in theta.data_vars}, self.centre, np)
+        ds = xr.Dataset({k: user[k] for k in self.law.user_params})
+        if isinstance(family, str):
+            ds = ds.squeeze("family", drop=True)
+        return ds
+
+    def noise_draws(self, family: str | list[str] | None = None) -> xr.DataArray:
+        """Observation noise scale on log loss over ``(chain, draw, family)``."""
+        names = self._resolve_families(family)
+        post = self.posterior
+        if self.model.pooling["sigma"] == "none":
+            fitted = post["sigma_family"].assign_coords(family=self.families)
+            parts = [fitted.sel(family=n, drop=True) if n in self.families
+                     else fitted.median("family") for n in names]
+            sigma = xr.concat(parts, dim=xr.DataArray(names, dims="family", name="family"))
+        else:
+            sigma = post["sigma"].expand_dims(family=names)
+        return sigma.transpose("chain", "draw", "family")
+
+    # ------------------------------------------------------------ summary
+    def summary(self, ci: float = DEFAULT_CI, *, fmt: str = "long") -> pd.DataFrame:
+        """Posterior summary of the law's parameters in the user's units.
+
+        Parameters
+        ----------
+        ci : float
+            Mass of the equal-tailed credible interval (default 0.9).
+        fmt : {"long"}
+            One row per parameter and family.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``parameter, family, mean, sd, median, lower, upper, r_hat,
+            ess_bulk``. Rows with ``family == "population"`` describe a typical
+            family (the population median) and, as ``tau[...]``, the spread
+            between families in the sampled space; ``sigma`` is the noise on
+            log loss. ``attrs`` hold ``ci``, ``interval`` and ``diagnostics``.
+            A fit that fails the convergence gate warns on every call.
+        """
+        import arviz as az
+
+        if fmt != "long":
+            raise ValueError("fmt must be 'long'")
+        blocks = [self.parameter_draws(None)]
+        pop_names = [p for p, u in zip(self.law.params, self.law.user_params, strict=True)
+                     if self.model.pooling[p] != "none"]
+        if len(pop_names) == len(self.law.params):
+            blocks.append(self.parameter_draws(["population"]))
+        rows = []
+        for block in blocks:
+            rhat = az.rhat(block)
+            ess = az.ess(block, method="bulk")
+            for name in self.law.user_params:
+                stats = interval_stats(block[name], ci)
+                for fam in block["family"].values:
+                    rows.append({"parameter": name, "family": str(fam),
+                                 **{k: float(v.sel(family=fam)) for k, v in stats.items()},
+                                 "r_hat": float(rhat[name].sel(family=fam)),
+                                 "ess_bulk": float(ess[name].sel(family=fam))})
+        post = self.posterior
+        extra = {f"tau[{p}]": post[f"{p}_tau"] for p in self.law.params if self.model.pooling[p] == "partial"}
+        if "sigma" in post:
+            extra["sigma"] = post["sigma"]
+        if "sigma_run" in post:
+            extra["sigma_run"] = post["sigma_run"]
+        for name, da in extra.items():
+            stats = interval_stats(da, ci)
+            rows.append({"parameter": name, "family": "population",
+                         **{k: float(v) for k, v in stats.items()},
+                         "r_hat": float(az.rhat(da)), "ess_bulk": float(az.ess(da, method="bulk"))})
+        df = pd.DataFrame(rows)
+        diag = self.diagnostics()
+        df.attrs.update({"ci": ci, "interval": INTERVAL_KIND, "diagnostics_ok": diag.ok,
+                         "diagnostics": repr(diag)})
+        diag.warn_if_failed(stacklevel=3)
+        return df
+
+    # ------------------------------------------------------- predictions
+    def predict(self, params=None, tokens=None, flops=None, *, family="new", include_noise=False,
+                random_seed: int | None = 0):
+        """Posterior predictive loss at new scales; see :func:`forecast.predict.predict`."""
+        from forecast.predict import predict
+
+        return predict(self, params=params, tokens=tokens, flops=flops, family=family,
+                       include_noise=include_noise, random_seed=random_seed)
+
+    def frontier(self, flops, *, family="population", random_seed: int | None = 0):
+        """Compute-optimal allocation at each compute budget; see :func:`forecast.frontier.frontier`."""
+        from forecast.frontier import frontier
+
+        return frontier(self, flops=flops, family=family, random_seed=random_seed)
+
+    # ---------------------------------------------------------- save/load
+    def card(self) -> dict[str, Any]:
+        """The JSON card saved with the fit: data, law, priors, sampler, diagnostics, version."""
+        from forecast import __version__
+
+        obs = self.observations
+        return {
+            "format_version": FORMAT_VERSION,
+            "forecast_version": __version__,
+            "id": self.id,
+            "model": self.model.settings(),
+            "sampler": self.sampler_settings,
+            "diagnostics": self.diagnostics().to_dict(),
+            "data": {"rows": len(obs), "families": obs.families, "hash": obs.hash(),
+                     "source": obs.source, "min_points": obs.min_points},
+            "centre": self.centre,
+        }
+
+    def to_datatree(self) -> xr.DataTree:
+        """The posterior, sample stats and the data as one DataTree ready to write."""
+        table = self.observations.table
+        fit_data = xr.Dataset(
+            {c: ("obs", table[c].to_numpy(dtype=str if c in ("family", "run") else float)) for c in table},
+            coords={"obs": np.arange(len(table))},
+        )
+        groups = {"posterior": self.posterior, "fit_data": fit_data}
+        if "sample_stats" in self.idata:
+            stats = self.idata["sample_stats"].to_dataset()
+            # object-typed stats (nutpie's divergence messages) cannot be written to NetCDF
+            stats = stats.drop_vars([v for v, da in stats.data_vars.items() if da.dtype == object])
+            groups["sample_stats"] = stats
+        tree = xr.DataTree.from_dict({f"/{k}": v for k, v in groups.items()})
+        tree.attrs[CARD_ATTR] = json.dumps(self.card(), default=_json_default)
+        return tree
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save to NetCDF (posterior, data, settings) plus a JSON card beside it.
+
+        Writes to a temporary file in the same folder and renames it over the
+        target, so a failure part-way never corrupts an existing saved fit.
+
+        Returns
+        -------
+        pathlib.Path
+            The NetCDF file written; the card is the same path with ``.json``.
+        """
+        path = Path(path)
+        if path.suffix != ".nc":
+            raise ValueError(f"save path must end in .nc (got {path.name!r}); the JSON card goes beside it")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tree = self.to_datatree()
+        _atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+        card_text = json.dumps(self.card(), indent=2, default=_json_default)
+        _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(card_text))
+        return path
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def load_fit(path: str | os.PathLike) -> Fit:
+    """Load a fit saved with :meth:`Fit.save`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    FitFileError
+        If the file is not a saved fit, or was saved by a newer format.
+
+    Examples
+    --------
+    >>> fit = fc.load_fit("models/demo.nc")   # doctest: +SKIP
+    """
+    from forecast.model import ScalingModel
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no saved fit at {path}")
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as opened:
+            tree = opened.load()
+    except Exception as err:  # noqa: BLE001 - any reader failure means "not a fit file"
+        raise FitFileError(f"{path} is not a saved forecast fit (cannot read it as NetCDF: {err})") from None
+    if CARD_ATTR not in tree.attrs or "posterior" not in tree or "fit_data" not in tree:
+        raise FitFileError(f"{path} is NetCDF but not a saved forecast fit (no forecast card or posterior)")
+    card = json.loads(tree.attrs[CARD_ATTR])
+    if card.get("format_version", 0) > FORMAT_VERSION:
+        raise FitFileError(
+            f"{path} was saved by forecast {card.get('forecast_version')} with file format "
+            f"{card['format_version']}; this version reads format {FORMAT_VERSION} and older: upgrade forecast"
+        )
+    table = tree["fit_data"].to_dataset().to_dataframe().reset_index(drop=True)
+    for c in ("family", "run"):
+        if c in table:
+            table[c] = table[c].astype(str)
+    obs = Observations.from_table(table, min_points=card["data"].get("min_points", 3))
+    obs.source = card["data"].get("source")
+    model = ScalingModel.from_settings(card["model"])
+    groups = {"/posterior": tree["posterior"].to_dataset()}
+    if "sample_stats" in tree:
+        groups["/sample_stats"] = tree["sample_stats"].to_dataset()
+    idata = xr.DataTree.from_dict(groups)
+    return Fit(idata=idata, observations=obs, model=model, sampler_settings=card["sampler"])

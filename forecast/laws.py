@@ -1,0 +1,351 @@
+"""Scaling-law forms.
+
+Each law writes its mean **once**, as ``log_mean(theta, logx, centre, xp)``:
+the log of the predicted loss, given the sampled parameters ``theta``, the
+logs of the inputs ``logx`` (``params``, ``tokens``, ``flops``,
+``unique_tokens``), the centres of those logs in the training data, and an
+array namespace ``xp`` that is either :mod:`numpy` (forecasts) or
+:mod:`pytensor.tensor` (the PyMC model). Parameters are sampled in an
+unconstrained space where the posterior is close to Gaussian (logs of E and of
+the exponents; log amplitudes measured *at the centre of the data*, which
+removes the near-perfect correlation between log A and alpha); ``to_user``
+maps them back to the units users know (E, A, B, alpha, beta).
+
+A user adds a law by building a :class:`Law` and passing it to
+:class:`forecast.ScalingModel`; nothing in the model changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from forecast.priors import Prior
+
+Array = Any
+
+
+def _logsumexp(xp: ModuleType, *terms: Array) -> Array:
+    out = terms[0]
+    for term in terms[1:]:
+        out = xp.logaddexp(out, term)
+    return out
+
+
+@dataclass(frozen=True)
+class Law:
+    """A scaling-law form.
+
+    Parameters
+    ----------
+    name : str
+        Short identifier (``"chinchilla"``).
+    formula : str
+        The law in the user's units, for docs and reports.
+    inputs : tuple of str
+        Observation columns the law reads (``"params"``, ``"tokens"``, ...).
+    params : tuple of str
+        Names of the sampled (unconstrained) parameters.
+    user_params : tuple of str
+        Names of the parameters in the user's units, as reported.
+    priors : dict of str to Prior
+        Default prior of each sampled parameter, for a typical family.
+    spread : dict of str to float
+        Default scale of the half-normal prior on the between-family standard
+        deviation of each sampled parameter (used with partial pooling).
+    log_mean : callable
+        ``log_mean(theta, logx, centre, xp) -> log L``.
+    to_user : callable
+        ``to_user(theta, centre, xp) -> dict`` of user-unit parameters.
+    from_user : callable
+        Inverse of ``to_user``.
+    centred : tuple of str
+        Inputs whose logs are centred on the training data.
+    """
+
+    name: str
+    formula: str
+    inputs: tuple[str, ...]
+    params: tuple[str, ...]
+    user_params: tuple[str, ...]
+    priors: Mapping[str, Prior]
+    spread: Mapping[str, float]
+    log_mean: Callable[..., Array]
+    to_user: Callable[..., dict[str, Array]]
+    from_user: Callable[..., dict[str, Array]]
+    centred: tuple[str, ...] = ()
+    description: str = ""
+    references: tuple[str, ...] = field(default_factory=tuple)
+
+    def __repr__(self) -> str:
+        return f"Law({self.name!r}: {self.formula})"
+
+    def centres(self, logx: Mapping[str, np.ndarray]) -> dict[str, float]:
+        """Centres of the log inputs (their mean over the training data)."""
+        return {k: float(np.mean(logx[k])) for k in self.centred}
+
+    def loss(self, user: Mapping[str, Array], **inputs: Array) -> np.ndarray:
+        """Evaluate the law in the user's units with numpy.
+
+        Examples
+        --------
+        >>> import forecast as fc
+        >>> law = fc.laws.get_law("chinchilla")
+        >>> p = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+        >>> round(float(law.loss(p, params=7e10, tokens=1.4e12)), 3)
+        1.937
+        """
+        centre = {k: 0.0 for k in self.centred}
+        theta = self.from_user({k: np.asarray(v, dtype=float) for k, v in user.items()}, centre, np)
+        logx = {k: np.log(np.asarray(inputs[k], dtype=float)) for k in self.inputs}
+        return np.exp(self.log_mean(theta, logx, centre, np))
+
+
+# --------------------------------------------------------------- Chinchilla
+def _chinchilla_log_mean(t, lx, c, xp):
+    x = lx["params"] - c["params"]
+    y = lx["tokens"] - c["tokens"]
+    return _logsumexp(
+        xp, t["log_E"], t["a"] - xp.exp(t["log_alpha"]) * x, t["b"] - xp.exp(t["log_beta"]) * y
+    )
+
+
+def _chinchilla_to_user(t, c, xp):
+    alpha, beta = xp.exp(t["log_alpha"]), xp.exp(t["log_beta"])
+    return {
+        "E": xp.exp(t["log_E"]),
+        "A": xp.exp(t["a"] + alpha * c["params"]),
+        "B": xp.exp(t["b"] + beta * c["tokens"]),
+        "alpha": alpha,
+        "beta": beta,
+    }
+
+
+def _chinchilla_from_user(u, c, xp):
+    return {
+        "log_E": xp.log(u["E"]),
+        "a": xp.log(u["A"]) - u["alpha"] * c["params"],
+        "b": xp.log(u["B"]) - u["beta"] * c["tokens"],
+        "log_alpha": xp.log(u["alpha"]),
+        "log_beta": xp.log(u["beta"]),
+    }
+
+
+# Priors in the sampled space, for one typical family, grounded in published fits:
+# E: Hoffmann 1.69, Besiroglu 1.82, Muennighoff 1.87 nats on web text -> median 1.75, 90% 1.1-2.9.
+# exponents: 0.28-0.37 in those fits -> median 0.35, 90% 0.18-0.67.
+# a, b: the log of each reducible term at the centre of the data (nats); Chinchilla's
+# terms at 1e9 params and 2e10 tokens are 0.36 and 0.53 nats -> median 0.37, 90% 0.05-2.7.
+_E_PRIOR = Prior("Normal", mu=float(np.log(1.75)), sigma=0.3)
+_EXP_PRIOR = Prior("Normal", mu=float(np.log(0.35)), sigma=0.4)
+_TERM_PRIOR = Prior("Normal", mu=-1.0, sigma=1.2)
+
+CHINCHILLA = Law(
+    name="chinchilla",
+    formula="L = E + A / N^alpha + B / D^beta",
+    inputs=("params", "tokens"),
+    params=("log_E", "a", "b", "log_alpha", "log_beta"),
+    user_params=("E", "A", "B", "alpha", "beta"),
+    priors={"log_E": _E_PRIOR, "a": _TERM_PRIOR, "b": _TERM_PRIOR,
+            "log_alpha": _EXP_PRIOR, "log_beta": _EXP_PRIOR},
+    spread={"log_E": 0.15, "a": 0.5, "b": 0.5, "log_alpha": 0.2, "log_beta": 0.2},
+    log_mean=_chinchilla_log_mean,
+    to_user=_chinchilla_to_user,
+    from_user=_chinchilla_from_user,
+    centred=("params", "tokens"),
+    description="Loss from parameters N and training tokens D (Hoffmann et al. 2022).",
+    references=("Hoffmann et al. 2022, Training Compute-Optimal Large Language Models",),
+)
+
+
+# ------------------------------------------------------------- compute-only
+def _compute_log_mean(t, lx, c, xp):
+    x = lx["flops"] - c["flops"]
+    return _logsumexp(xp, t["log_E"], t["a"] - xp.exp(t["log_alpha"]) * x)
+
+
+def _compute_to_user(t, c, xp):
+    alpha = xp.exp(t["log_alpha"])
+    return {"E": xp.exp(t["log_E"]), "A": xp.exp(t["a"] + alpha * c["flops"]), "alpha": alpha}
+
+
+def _compute_from_user(u, c, xp):
+    return {"log_E": xp.log(u["E"]), "a": xp.log(u["A"]) - u["alpha"] * c["flops"],
+            "log_alpha": xp.log(u["alpha"])}
+
+
+COMPUTE = Law(
+    name="compute",
+    formula="L = E + A * C^-alpha",
+    inputs=("flops",),
+    params=("log_E", "a", "log_alpha"),
+    user_params=("E", "A", "alpha"),
+    priors={"log_E": _E_PRIOR, "a": _TERM_PRIOR,
+            # compute exponents are roughly alpha*beta/(alpha+beta) ~ 0.15
+            "log_alpha": Prior("Normal", mu=float(np.log(0.15)), sigma=0.5)},
+    spread={"log_E": 0.15, "a": 0.5, "log_alpha": 0.2},
+    log_mean=_compute_log_mean,
+    to_user=_compute_to_user,
+    from_user=_compute_from_user,
+    centred=("flops",),
+    description="Loss from training compute C alone, for compute-optimal runs.",
+    references=("Hoffmann et al. 2022", "Kaplan et al. 2020"),
+)
+
+
+# ------------------------------------------------------------------ Kaplan
+def _kaplan_n_log_mean(t, lx, c, xp):
+    return t["k"] - xp.exp(t["log_alpha_N"]) * (lx["params"] - c["params"])
+
+
+def _kaplan_n_to_user(t, c, xp):
+    alpha = xp.exp(t["log_alpha_N"])
+    return {"N_c": xp.exp(t["k"] / alpha + c["params"]), "alpha_N": alpha}
+
+
+def _kaplan_n_from_user(u, c, xp):
+    return {"k": u["alpha_N"] * (xp.log(u["N_c"]) - c["params"]), "log_alpha_N": xp.log(u["alpha_N"])}
+
+
+_KAPLAN_EXP = Prior("Normal", mu=float(np.log(0.08)), sigma=0.5)
+_KAPLAN_LEVEL = Prior("Normal", mu=float(np.log(3.0)), sigma=0.5)
+
+KAPLAN_N = Law(
+    name="kaplan_n",
+    formula="L = (N_c / N)^alpha_N",
+    inputs=("params",),
+    params=("k", "log_alpha_N"),
+    user_params=("N_c", "alpha_N"),
+    priors={"k": _KAPLAN_LEVEL, "log_alpha_N": _KAPLAN_EXP},
+    spread={"k": 0.3, "log_alpha_N": 0.3},
+    log_mean=_kaplan_n_log_mean,
+    to_user=_kaplan_n_to_user,
+    from_user=_kaplan_n_from_user,
+    centred=("params",),
+    description="Kaplan et al. (2020) loss from parameters, data not limiting (no irreducible term).",
+    references=("Kaplan et al. 2020, Scaling Laws for Neural Language Models",),
+)
+
+
+def _kaplan_log_mean(t, lx, c, xp):
+    a_n, a_d = xp.exp(t["log_alpha_N"]), xp.exp(t["log_alpha_D"])
+    x = lx["params"] - c["params"]
+    y = lx["tokens"] - c["tokens"]
+    return a_d * xp.logaddexp((t["k_N"] - a_n * x) / a_d, (t["k_D"] - a_d * y) / a_d)
+
+
+def _kaplan_to_user(t, c, xp):
+    a_n, a_d = xp.exp(t["log_alpha_N"]), xp.exp(t["log_alpha_D"])
+    return {"N_c": xp.exp(t["k_N"] / a_n + c["params"]), "D_c": xp.exp(t["k_D"] / a_d + c["tokens"]),
+            "alpha_N": a_n, "alpha_D": a_d}
+
+
+def _kaplan_from_user(u, c, xp):
+    return {"k_N": u["alpha_N"] * (xp.log(u["N_c"]) - c["params"]),
+            "k_D": u["alpha_D"] * (xp.log(u["D_c"]) - c["tokens"]),
+            "log_alpha_N": xp.log(u["alpha_N"]), "log_alpha_D": xp.log(u["alpha_D"])}
+
+
+KAPLAN = Law(
+    name="kaplan",
+    formula="L = [(N_c / N)^(alpha_N / alpha_D) + D_c / D]^alpha_D",
+    inputs=("params", "tokens"),
+    params=("k_N", "k_D", "log_alpha_N", "log_alpha_D"),
+    user_params=("N_c", "D_c", "alpha_N", "alpha_D"),
+    priors={"k_N": _KAPLAN_LEVEL, "k_D": _KAPLAN_LEVEL,
+            "log_alpha_N": _KAPLAN_EXP, "log_alpha_D": Prior("Normal", mu=float(np.log(0.1)), sigma=0.5)},
+    spread={"k_N": 0.3, "k_D": 0.3, "log_alpha_N": 0.3, "log_alpha_D": 0.3},
+    log_mean=_kaplan_log_mean,
+    to_user=_kaplan_to_user,
+    from_user=_kaplan_from_user,
+    centred=("params", "tokens"),
+    description="Kaplan et al. (2020) joint law in N and D (no irreducible term).",
+    references=("Kaplan et al. 2020, eq. 1.5",),
+)
+
+
+# --------------------------------------------------------- data-constrained
+def effective_data(tokens, unique_tokens, r_star, xp=np):
+    """Effective data D' when ``tokens`` are drawn from ``unique_tokens`` by repetition.
+
+    ``D' = U + U R* (1 - exp(-R / R*))`` with ``R = D / U - 1`` repetitions
+    (Muennighoff et al. 2023, eq. 5): repeated tokens are worth less and less,
+    and D' never exceeds ``U (1 + R*)``.
+    """
+    repeats = xp.maximum(tokens / unique_tokens - 1.0, 0.0)
+    return unique_tokens * (1.0 - r_star * xp.expm1(-repeats / r_star))
+
+
+def _dc_log_mean(t, lx, c, xp):
+    alpha, beta = xp.exp(t["log_alpha"]), xp.exp(t["log_beta"])
+    r_d, r_n = xp.exp(t["log_rd"]), xp.exp(t["log_rn"])
+    n, d, u_d = xp.exp(lx["params"]), xp.exp(lx["tokens"]), xp.exp(lx["unique_tokens"])
+    d_eff = effective_data(d, u_d, r_d, xp)
+    # U_N: the compute-optimal size for the unique data, capped at N; excess parameters
+    # decay in value like repeated tokens (Muennighoff et al. 2023, eq. 6).
+    log_A = t["a"] + alpha * c["params"]
+    log_B = t["b"] + beta * c["tokens"]
+    log_g = (xp.log(alpha) + log_A - xp.log(beta) - log_B) / (alpha + beta)
+    log_un = xp.minimum(lx["params"], log_g + (beta / alpha) * (lx["unique_tokens"] + log_g))
+    u_n = xp.exp(log_un)
+    n_eff = effective_data(n, u_n, r_n, xp)
+    x = xp.log(n_eff) - c["params"]
+    y = xp.log(d_eff) - c["tokens"]
+    return _logsumexp(xp, t["log_E"], t["a"] - alpha * x, t["b"] - beta * y)
+
+
+def _dc_to_user(t, c, xp):
+    out = _chinchilla_to_user(t, c, xp)
+    out["R_D"] = xp.exp(t["log_rd"])
+    out["R_N"] = xp.exp(t["log_rn"])
+    return out
+
+
+def _dc_from_user(u, c, xp):
+    out = _chinchilla_from_user(u, c, xp)
+    out["log_rd"] = xp.log(u["R_D"])
+    out["log_rn"] = xp.log(u["R_N"])
+    return out
+
+
+DATA_CONSTRAINED = Law(
+    name="data_constrained",
+    formula="L = E + A / N'^alpha + B / D'^beta,  D' = U_D + U_D R_D (1 - exp(-(D/U_D - 1) / R_D))",
+    inputs=("params", "tokens", "unique_tokens"),
+    params=("log_E", "a", "b", "log_alpha", "log_beta", "log_rd", "log_rn"),
+    user_params=("E", "A", "B", "alpha", "beta", "R_D", "R_N"),
+    priors={**CHINCHILLA.priors,
+            # Muennighoff et al. 2023: R_D* = 15.4, R_N* = 5.3 on C4
+            "log_rd": Prior("Normal", mu=float(np.log(15.0)), sigma=0.7),
+            "log_rn": Prior("Normal", mu=float(np.log(5.0)), sigma=0.7)},
+    spread={**CHINCHILLA.spread, "log_rd": 0.3, "log_rn": 0.3},
+    log_mean=_dc_log_mean,
+    to_user=_dc_to_user,
+    from_user=_dc_from_user,
+    centred=("params", "tokens"),
+    description=("Muennighoff et al. (2023) law for repeated data: tokens seen more than once "
+                 "count as effective data D' that saturates at U_D (1 + R_D)."),
+    references=("Muennighoff et al. 2023, Scaling Data-Constrained Language Models",),
+)
+
+LAWS: dict[str, Law] = {law.name: law for law in (CHINCHILLA, COMPUTE, KAPLAN_N, KAPLAN, DATA_CONSTRAINED)}
+
+
+def get_law(law: str | Law) -> Law:
+    """Look a law up by name (or pass a :class:`Law` through).
+
+    Raises
+    ------
+    ValueError
+        For an unknown name, listing the known laws.
+    """
+    if isinstance(law, Law):
+        return law
+    try:
+        return LAWS[law]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown law {law!r}; known laws: {', '.join(LAWS)}") from None

@@ -1,0 +1,402 @@
+"""ScalingModel: a scaling law, how each parameter is pooled across families, and a likelihood.
+
+The model (see ``docs/model.md`` for the full statement)::
+
+    log L_i ~ StudentT(nu=4, mu_i, sigma)         (or Normal)
+    mu_i    = law.log_mean(theta[family_i], log N_i - cN, log D_i - cD, ...)
+
+For each sampled law parameter ``theta`` (e.g. ``log_alpha``), ``pooling``
+chooses one of:
+
+* ``"partial"`` (default): ``theta_f = mu + tau * z_f`` with ``z_f ~ N(0, 1)``
+  (non-centred), ``mu`` from the law's prior, ``tau ~ HalfNormal(spread)``;
+  families share the population and a family with few runs borrows strength.
+* ``"none"``: each family gets the prior independently; nothing is shared.
+* ``"complete"``: one value for all families.
+
+Pooling never changes the prior's distribution and the prior never changes the
+pooling: they are set by separate arguments.
+
+Checkpoints of one training run are not independent observations: when the
+observations carry a ``run`` column with several rows per run, the model adds a
+run-level offset ``u_r ~ N(0, sigma_run)`` on log loss shared by those rows, so
+50 checkpoints of one run do not count as 50 independent runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Literal
+
+import numpy as np
+
+from forecast.config import DEFAULT_SEED, SAMPLER
+from forecast.data import Observations
+from forecast.laws import Law, get_law
+from forecast.priors import Prior
+
+PoolingMode = Literal["partial", "none", "complete"]
+POOLING_MODES = ("partial", "none", "complete")
+LIKELIHOODS = ("student_t", "normal")
+STUDENT_T_NU = 4.0
+
+DEFAULT_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.05)
+DEFAULT_RUN_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.02)
+
+# Compiled models, keyed by the model's structure; refitting the same structure
+# (backtests, calibration, many fits) swaps data instead of recompiling.
+_COMPILED: dict[str, object] = {}
+
+
+class ScalingModel:
+    """A hierarchical Bayesian scaling-law model.
+
+    Parameters
+    ----------
+    law : str or Law
+        ``"chinchilla"`` (default), ``"compute"``, ``"kaplan"``, ``"kaplan_n"``,
+        ``"data_constrained"``, or a custom :class:`forecast.laws.Law`.
+    pooling : str or dict, optional
+        Pooling of each law parameter across families: ``"partial"``
+        (default), ``"none"`` or ``"complete"``. A single string applies to
+        all; a dict maps parameter names (user names such as ``"alpha"`` or
+        sampled names such as ``"log_alpha"``) to modes, the rest partial.
+        ``"sigma"`` (the noise scale) may be ``"complete"`` (default, shared)
+        or ``"none"`` (one per family).
+    priors : dict, optional
+        Overrides of the law's default priors, keyed like ``pooling``; each a
+        :class:`forecast.Prior` on the *sampled* parameter (e.g. a Normal on
+        ``log_alpha``), plus ``"sigma"`` for the noise scale.
+    spread : dict, optional
+        Overrides of the scale of the half-normal prior on between-family
+        spread ``tau`` of each partially pooled parameter.
+    likelihood : {"student_t", "normal"}
+        Noise on log loss; Student-t (nu=4) is robust to the occasional bad run.
+    parametrization : {"noncentred", "centred"}
+        How partially pooled family effects are sampled. Non-centred suits
+        few runs per family; centred suits many runs per family.
+    run_effects : bool, optional
+        Add a shared offset per training run (for checkpoints). Default: on
+        when the observations have a ``run`` column with repeated runs.
+
+    Examples
+    --------
+    >>> import forecast as fc
+    >>> model = fc.ScalingModel(law="chinchilla", pooling={"alpha": "partial", "E": "complete"})
+    >>> model.pooling["log_E"]
+    'complete'
+    """
+
+    def __init__(
+        self,
+        law: str | Law = "chinchilla",
+        pooling: str | Mapping[str, str] | None = None,
+        priors: Mapping[str, Prior] | None = None,
+        spread: Mapping[str, float] | None = None,
+        likelihood: Literal["student_t", "normal"] = "student_t",
+        parametrization: Literal["noncentred", "centred"] = "noncentred",
+        run_effects: bool | None = None,
+    ) -> None:
+        self.law = get_law(law)
+        alias = dict(zip(self.law.user_params, self.law.params, strict=True))
+        known = ", ".join(list(self.law.user_params) + ["sigma"])
+
+        def key(name: str) -> str:
+            if name == "sigma":
+                return name
+            if name in self.law.params:
+                return name
+            if name in alias:
+                return alias[name]
+            raise ValueError(f"law '{self.law.name}' has no parameter {name!r}; its parameters: {known}")
+
+        if pooling is None or isinstance(pooling, str):
+            mode = pooling or "partial"
+            pooling = {p: mode for p in self.law.params}
+        resolved = {p: "partial" for p in self.law.params}
+        resolved["sigma"] = "complete"
+        for name, mode in dict(pooling).items():
+            k = key(name)
+            if mode not in POOLING_MODES:
+                raise ValueError(f"pooling for {name!r} must be one of {POOLING_MODES}, got {mode!r}")
+            if k == "sigma" and mode == "partial":
+                raise ValueError("sigma (the noise scale) can be pooled 'complete' or 'none', not 'partial'")
+            resolved[k] = mode
+        self.pooling: dict[str, str] = resolved
+
+        self.priors: dict[str, Prior] = dict(self.law.priors)
+        self.priors["sigma"] = DEFAULT_SIGMA_PRIOR
+        self.priors["sigma_run"] = DEFAULT_RUN_SIGMA_PRIOR
+        for name, prior in (priors or {}).items():
+            if not isinstance(prior, Prior):
+                raise ValueError(f"prior for {name!r} must be a forecast.Prior, got {type(prior).__name__}")
+            self.priors["sigma_run" if name == "sigma_run" else key(name)] = prior
+
+        self.spread: dict[str, float] = dict(self.law.spread)
+        for name, value in (spread or {}).items():
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"spread for {name!r} must be a positive number, got {value!r}")
+            self.spread[key(name)] = float(value)
+
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        self.likelihood = likelihood
+        if parametrization not in ("noncentred", "centred"):
+            raise ValueError(f"parametrization must be 'noncentred' or 'centred', got {parametrization!r}")
+        self.parametrization = parametrization
+        self.run_effects = run_effects
+
+    # ------------------------------------------------------------ settings
+    def settings(self) -> dict:
+        """JSON-ready description of the model (stored with every saved fit)."""
+        return {
+            "law": self.law.name,
+            "pooling": dict(self.pooling),
+            "priors": {k: v.to_dict() for k, v in self.priors.items()},
+            "spread": dict(self.spread),
+            "likelihood": self.likelihood,
+            "parametrization": self.parametrization,
+            "run_effects": self.run_effects,
+        }
+
+    @classmethod
+    def from_settings(cls, settings: Mapping) -> ScalingModel:
+        """Inverse of :meth:`settings`."""
+        return cls(
+            law=settings["law"],
+            pooling=settings["pooling"],
+            priors={k: Prior.from_dict(v) for k, v in settings["priors"].items()},
+            spread=settings["spread"],
+            likelihood=settings["likelihood"],
+            parametrization=settings.get("parametrization", "noncentred"),
+            run_effects=settings.get("run_effects"),
+        )
+
+    def __repr__(self) -> str:
+        lines = [f"ScalingModel({self.law.formula})", f"  likelihood: {self.likelihood} on log loss"]
+        for p in self.law.params:
+            lines.append(f"  {p:<12} {self.pooling[p]:<9} prior {self.priors[p]!r}"
+                         + (f", spread HalfNormal({self.spread[p]})" if self.pooling[p] == "partial" else ""))
+        lines.append(f"  {'sigma':<12} {self.pooling['sigma']:<9} prior {self.priors['sigma']!r}")
+        return "\n".join(lines)
+
+    def _uses_runs(self, obs: Observations) -> bool:
+        has_repeats = "run" in obs.table and obs.table["run"].duplicated().any()
+        if self.run_effects is None:
+            return bool(has_repeats)
+        if self.run_effects and "run" not in obs.table:
+            raise ValueError("run_effects=True needs a 'run' column in the observations (pass run='<column>')")
+        return bool(self.run_effects)
+
+    # ------------------------------------------------------------ building
+    def inputs(self, obs: Observations) -> dict[str, np.ndarray]:
+        """Log inputs the law reads, from the observations."""
+        return {k: np.log(obs.column(k)) for k in self.law.inputs}
+
+    def build(self, obs: Observations):
+        """Build the PyMC model for these observations.
+
+        Returns
+        -------
+        pymc.Model
+            With coords ``family`` and ``obs`` (and ``run`` with run effects).
+        """
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        logx = self.inputs(obs)
+        centre = self.law.centres(logx)
+        families = obs.families
+        coords = {"family": families, "obs": np.arange(len(obs))}
+        use_runs = self._uses_runs(obs)
+        if use_runs:
+            runs = list(dict.fromkeys(obs.table["run"]))
+            coords["run"] = runs
+        with pm.Model(coords=coords) as model:
+            fam = pm.Data("family_idx", obs.family_index, dims="obs")
+            x = {k: pm.Data(f"log_{k}", v, dims="obs") for k, v in logx.items()}
+            c = {k: pm.Data(f"centre_{k}", v) for k, v in centre.items()}
+            theta = {p: self._parameter(p, fam) for p in self.law.params}
+            mu = self.law.log_mean(theta, x, c, pt)
+            if use_runs:
+                run_idx = pm.Data("run_idx", obs.table["run"].map({r: i for i, r in enumerate(runs)})
+                                  .to_numpy(dtype=np.int64), dims="obs")
+                sigma_run = self.priors["sigma_run"].create("sigma_run")
+                z_run = pm.Normal("z_run", 0.0, 1.0, dims="run")
+                mu = mu + sigma_run * z_run[run_idx]
+            if self.pooling["sigma"] == "none":
+                sigma = self.priors["sigma"].create("sigma_family", dims="family")[fam]
+            else:
+                sigma = self.priors["sigma"].create("sigma")
+            y = pm.Data("log_loss_observed", np.log(obs.column("loss")), dims="obs")
+            if self.likelihood == "student_t":
+                pm.StudentT("log_loss", nu=STUDENT_T_NU, mu=mu, sigma=sigma, observed=y, dims="obs")
+            else:
+                pm.Normal("log_loss", mu=mu, sigma=sigma, observed=y, dims="obs")
+        return model
+
+    def _parameter(self, p: str, fam):
+        import pymc as pm
+
+        mode = self.pooling[p]
+        prior = self.priors[p]
+        if mode == "complete":
+            return prior.create(p)
+        if mode == "none":
+            return prior.create(f"{p}_family", dims="family")[fam]
+        mu = prior.create(f"{p}_mu")
+        tau = pm.HalfNormal(f"{p}_tau", sigma=self.spread[p])
+        if self.parametrization == "centred":
+            return pm.Normal(f"{p}_family", mu=mu, sigma=tau, dims="family")[fam]
+        z = pm.Normal(f"{p}_z", 0.0, 1.0, dims="family")
+        return (mu + tau * z)[fam]
+
+    def _data_values(self, obs: Observations) -> dict[str, np.ndarray]:
+        logx = self.inputs(obs)
+        values = {"family_idx": obs.family_index, "log_loss_observed": np.log(obs.column("loss"))}
+        values.update({f"log_{k}": v for k, v in logx.items()})
+        values.update({f"centre_{k}": np.asarray(v) for k, v in self.law.centres(logx).items()})
+        if self._uses_runs(obs):
+            runs = list(dict.fromkeys(obs.table["run"]))
+            values["run_idx"] = obs.table["run"].map({r: i for i, r in enumerate(runs)}).to_numpy(dtype=np.int64)
+        return values
+
+    def _structure_key(self, obs: Observations) -> str:
+        shape = {"n_obs": len(obs), "n_family": len(obs.families),
+                 "runs": (int(obs.table["run"].nunique()) if self._uses_runs(obs) else 0)}
+        blob = json.dumps({"settings": self.settings(), "shape": shape}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def compiled(self, obs: Observations):
+        """nutpie-compiled model for these observations, reusing a cached compile when the structure matches."""
+        import nutpie
+
+        key = self._structure_key(obs)
+        if key in _COMPILED:
+            cached = _COMPILED[key]
+            compiled = cached.with_data(**self._data_values(obs))
+            # with_data keeps the coords of the cached model: carry this data's family names
+            coords = {**cached._coords, **self._coords(obs)}
+            return dataclasses.replace(compiled, _coords=coords), True
+        model = self.build(obs)
+        compiled = nutpie.compile_pymc_model(model, var_names=self._var_names(model))
+        _COMPILED[key] = compiled
+        return compiled, False
+
+    @staticmethod
+    def _coords(obs: Observations) -> dict:
+        coords = {"family": obs.families, "obs": np.arange(len(obs))}
+        if "run" in obs.table:
+            coords["run"] = list(dict.fromkeys(obs.table["run"]))
+        return coords
+
+    @staticmethod
+    def _var_names(model) -> list[str]:
+        return [v.name for v in model.free_RVs]
+
+    # ------------------------------------------------------------- fitting
+    def prior_predictive(self, obs: Observations, *, draws: int = 500, random_seed: int | None = None):
+        """Draws of log loss at the observed inputs from the prior (a check that the priors make sense).
+
+        Returns
+        -------
+        xarray.DataTree
+            With ``prior`` and ``prior_predictive`` groups.
+        """
+        import pymc as pm
+
+        with self.build(obs):
+            return pm.sample_prior_predictive(draws=draws, random_seed=random_seed)
+
+    def fit(
+        self,
+        obs: Observations,
+        *,
+        draws: int = SAMPLER.draws,
+        tune: int = SAMPLER.tune,
+        chains: int = SAMPLER.chains,
+        random_seed: int | None = None,
+        progressbar: bool = True,
+        sampler: Literal["nutpie", "pymc"] = "nutpie",
+        target_accept: float = SAMPLER.target_accept,
+        cores: int | None = None,
+        warn: bool = True,
+    ):
+        """Sample the posterior.
+
+        Parameters
+        ----------
+        obs : Observations
+            The runs to fit.
+        draws, tune, chains : int
+            Kept draws and tuning steps per chain, and the number of chains.
+        random_seed : int, optional
+            Seed; one is drawn and recorded in the fit when not given.
+        progressbar : bool
+            Show the sampler's progress bar.
+        sampler : {"nutpie", "pymc"}
+            nutpie (default, compiled with numba and cached across fits of the
+            same structure) or PyMC's own NUTS.
+        target_accept : float
+            Target acceptance rate of the step-size adaptation.
+        cores : int, optional
+            Chains run in parallel; defaults to ``min(chains, os.cpu_count())``.
+        warn : bool
+            Emit a :class:`forecast.ConvergenceWarning` if the fit fails the gate.
+
+        Returns
+        -------
+        Fit
+        """
+        from forecast.fit import Fit
+
+        if not isinstance(obs, Observations):
+            raise TypeError(
+                f"fit() takes forecast.Observations, got {type(obs).__name__}; "
+                "wrap a DataFrame with forecast.Observations(df)"
+            )
+        if random_seed is None:
+            random_seed = int(np.random.default_rng().integers(2**31 - 1))
+        cores = cores or min(chains, os.cpu_count() or 1)
+        start = time.perf_counter()
+        cached = False
+        if sampler == "nutpie":
+            import nutpie
+
+            compiled, cached = self.compiled(obs)
+            compile_seconds = time.perf_counter() - start
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                idata = nutpie.sample(
+                    compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=random_seed,
+                    progress_bar=progressbar, target_accept=target_accept, save_warmup=False,
+                )
+        elif sampler == "pymc":
+            import pymc as pm
+
+            model = self.build(obs)
+            compile_seconds = time.perf_counter() - start
+            idata = pm.sample(
+                model=model, draws=draws, tune=tune, chains=chains, cores=cores,
+                random_seed=random_seed, progressbar=progressbar, target_accept=target_accept,
+                compute_convergence_checks=False,
+            )
+        else:
+            raise ValueError(f"sampler must be 'nutpie' or 'pymc', got {sampler!r}")
+        seconds = time.perf_counter() - start
+        sampler_settings = {
+            "sampler": sampler, "draws": draws, "tune": tune, "chains": chains,
+            "random_seed": int(random_seed), "target_accept": target_accept,
+            "seconds": round(seconds, 3), "compile_seconds": round(compile_seconds, 3),
+            "compile_cached": cached,
+        }
+        fit = Fit(idata=idata, observations=obs, model=self, sampler_settings=sampler_settings)
+        if warn:
+            fit.diagnostics().warn_if_failed()
+        return fit
