@@ -477,6 +477,9 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; saved fits are ordinary files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
