@@ -1,0 +1,773 @@
+"""The ``forecast`` command line: a thin layer over the Python API.
+
+Every command does what a few lines of Python would do (see the docs'
+getting-started page) and prints the answer as tables on the terminal. A user
+mistake (a missing file, a bad table, an unknown family or law, a number that
+is not a number) ends with one ``error: ...`` line on stderr and exit code 2,
+never a Python traceback; set ``FORECAST_DEBUG=1`` to see the traceback.
+
+Commands: ``demo``, ``fit``, ``predict``, ``wall``, ``report``; each has
+``--help``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import numpy as np
+import typer
+
+from forecast.config import DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
+from forecast.data import DataValidationError
+from forecast.fit import FitFileError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.console import Console
+
+    from forecast.fit import Fit
+
+EXIT_USER_ERROR = 2
+
+# Frontier budgets shown by `demo` and `report`: from today's mid-size runs to beyond the largest.
+FRONTIER_FLOPS = np.logspace(21, 27, 13)
+# Forecast scales relative to the largest run in the data.
+SCALE_UPS = (10.0, 100.0)
+QUICK = {"draws": 300, "tune": 300, "chains": 2}
+
+app = typer.Typer(
+    name="forecast",
+    help=(
+        "Bayesian forecasts of neural scaling laws: loss at new scales, the compute-optimal "
+        "frontier and the data wall, each with credible intervals. Start with `forecast demo`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class UserError(ValueError):
+    """A mistake in the command line itself (a bad number, an option that needs another)."""
+
+
+# ------------------------------------------------------------------ output
+def _console() -> Console:
+    """A console on the *current* stdout (so test runners that swap it see the output)."""
+    from rich.console import Console
+
+    # Tables of intervals need room; a pipe or a test runner has no width of its own.
+    width = None if sys.stdout.isatty() else 120
+    return Console(file=sys.stdout, highlight=False, width=width, soft_wrap=False)
+
+
+def _error(message: str, details: Sequence[str] = ()) -> typer.Exit:
+    one_line = " ".join(str(message).split())
+    typer.echo(f"error: {one_line}", err=True)
+    for line in details:
+        typer.echo(f"  - {' '.join(str(line).split())}", err=True)
+    return typer.Exit(EXIT_USER_ERROR)
+
+
+def _warn(message: str) -> None:
+    typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn the package's user-facing exceptions into one ``error:`` line and exit code 2.
+
+    The package's own warnings (bad-looking data, a fit that fails the
+    convergence gate) are printed as ``warning:`` lines instead of Python's
+    file-and-line format.
+    """
+    debug = bool(os.environ.get("FORECAST_DEBUG"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except typer.Exit:
+            raise
+        except DataValidationError as err:
+            if debug:
+                raise
+            raise _error(f"{len(err.problems)} problem(s) in the data:", err.problems) from None
+        except (FileNotFoundError, IsADirectoryError, FitFileError, ValueError) as err:
+            # FitFileError and UserError are ValueErrors; the clause names them for the reader.
+            if debug:
+                raise
+            raise _error(str(err)) from None
+        finally:
+            for w in caught:
+                if w.category.__module__.startswith("forecast"):
+                    _warn(w.message)
+                elif debug:
+                    _warn(f"[{w.category.__name__}] {w.message}")
+
+
+# ---------------------------------------------------------------- parsing
+def parse_numbers(text: str | None, *, option: str) -> np.ndarray | None:
+    """Parse a comma-separated list of positive numbers (``"7e10,1.4e11"``).
+
+    Raises
+    ------
+    UserError
+        Naming the option and the entry that is not a positive finite number.
+
+    Examples
+    --------
+    >>> parse_numbers("7e10, 1.4e11", option="--params")
+    array([7.0e+10, 1.4e+11])
+    """
+    if text is None:
+        return None
+    parts = [p.strip() for p in str(text).split(",")]
+    if not any(parts):
+        raise UserError(f"{option} is empty; give numbers such as {option} 7e10,1.4e11")
+    values = []
+    for part in parts:
+        if not part:
+            raise UserError(f"{option} has an empty entry in {text!r}; separate numbers with single commas")
+        try:
+            value = float(part)
+        except ValueError:
+            raise UserError(
+                f"{option}: {part!r} is not a number; write raw numbers such as 7e10 (not '70B')"
+            ) from None
+        if not math.isfinite(value) or value <= 0:
+            raise UserError(f"{option}: {part!r} must be a positive finite number")
+        values.append(value)
+    return np.asarray(values, dtype=float)
+
+
+def parse_range(text: str | None, *, option: str) -> tuple[float, float] | None:
+    """Parse ``LOW:HIGH`` (a 90% interval) into two floats with ``LOW <= HIGH``.
+
+    Examples
+    --------
+    >>> parse_range("1e14:1e15", option="--stock")
+    (100000000000000.0, 1000000000000000.0)
+    """
+    if text is None:
+        return None
+    parts = str(text).split(":")
+    if len(parts) != 2:
+        raise UserError(f"{option} must be LOW:HIGH (a 90% interval, e.g. {option} 1e14:1e15), got {text!r}")
+    low, high = (parse_numbers(p, option=option)[0] for p in parts)
+    if low > high:
+        raise UserError(f"{option}: LOW must not exceed HIGH, got {text!r}")
+    return float(low), float(high)
+
+
+def parse_pooling(text: str) -> str | dict[str, str]:
+    """Parse ``--pool``: one mode for all parameters, or ``param=mode,...``.
+
+    Examples
+    --------
+    >>> parse_pooling("partial")
+    'partial'
+    >>> parse_pooling("alpha=partial, E=complete")
+    {'alpha': 'partial', 'E': 'complete'}
+    """
+    text = str(text).strip()
+    if "=" not in text:
+        return text
+    out: dict[str, str] = {}
+    for item in text.split(","):
+        name, sep, mode = item.partition("=")
+        if not sep or not name.strip() or not mode.strip():
+            raise UserError(
+                f"--pool entry {item.strip()!r} must be param=mode, e.g. --pool alpha=partial,E=complete"
+            )
+        out[name.strip()] = mode.strip()
+    return out
+
+
+def _check_ci(ci: float) -> float:
+    from forecast.config import check_ci
+
+    return check_ci(ci)
+
+
+def _load(path: Path) -> Fit:
+    from forecast.fit import load_fit
+
+    if path.is_dir():
+        raise FitFileError(f"{path} is a folder, not a saved fit (.nc file)")
+    return load_fit(path)
+
+
+def _needs_chinchilla(fit: Fit, what: str) -> None:
+    if fit.law.name not in ("chinchilla", "data_constrained"):
+        raise UserError(f"{what} needs a law in N and D (chinchilla); this fit uses law '{fit.law.name}'")
+
+
+# ---------------------------------------------------------------- tables
+def _fmt(x: float, kind: str = "g") -> str:
+    if x is None or not np.isfinite(x):
+        return "-"
+    if kind == "loss":
+        return f"{x:.3f}"
+    if kind == "count":
+        return f"{x:.3g}"
+    if kind == "prob":
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def parameter_table(fit: Fit, ci: float = DEFAULT_CI):
+    """A rich table of the law's parameters: one row per family, median and interval per cell."""
+    from rich.table import Table
+
+    summary = fit.summary(ci)
+    user = list(fit.law.user_params)
+    rows = summary[summary["parameter"].isin(user)]
+    table = Table(title=f"Parameters: median and {ci:.0%} {INTERVAL_KIND} interval", title_justify="left")
+    table.add_column("family")
+    for p in user:
+        table.add_column(p, justify="right")
+    for fam in dict.fromkeys(rows["family"]):
+        cells = []
+        for p in user:
+            r = rows[(rows["family"] == fam) & (rows["parameter"] == p)]
+            if r.empty:
+                cells.append("-")
+                continue
+            r = r.iloc[0]
+            cells.append(f"{_fmt(r['median'])}\n[{_fmt(r['lower'])}, {_fmt(r['upper'])}]")
+        table.add_row(str(fam), *cells)
+    return table
+
+
+def gate_line(fit: Fit) -> str:
+    """One line with the convergence gate's verdict and, on failure, the reasons."""
+    d = fit.diagnostics()
+    figures = (
+        f"{d.chains} chains x {d.draws} draws, {d.divergences} divergences, "
+        f"max R-hat {d.max_rhat:.3f}, min ESS {min(d.min_ess_bulk, d.min_ess_tail):.0f}"
+    )
+    if d.ok:
+        return f"Convergence gate: PASS ({figures})"
+    return f"Convergence gate: FAIL: {'; '.join(d.problems)}. Do not trust these numbers yet ({figures})"
+
+
+def forecast_table(table: pd.DataFrame, *, title: str):
+    """A rich table from :meth:`forecast.predict.Forecast.table`."""
+    from rich.table import Table
+
+    out = Table(title=title, title_justify="left")
+    for col in ("family", "params", "tokens", "flops", "median", "lower", "upper", "ci"):
+        out.add_column(col, justify="left" if col == "family" else "right")
+    for _, r in table.iterrows():
+        out.add_row(
+            str(r["family"]),
+            _fmt(r["params"], "count"),
+            _fmt(r["tokens"], "count"),
+            _fmt(r["flops"], "count"),
+            _fmt(r["median"], "loss"),
+            _fmt(r["lower"], "loss"),
+            _fmt(r["upper"], "loss"),
+            f"{r['ci']:.0%}",
+        )
+    return out
+
+
+def _noise_caption(include_noise: bool, ci: float) -> str:
+    if include_noise:
+        return (
+            f"Loss in nats/token; {ci:.0%} {INTERVAL_KIND} intervals include parameter uncertainty "
+            "and the observation noise of a single run."
+        )
+    return (
+        f"Loss in nats/token; {ci:.0%} {INTERVAL_KIND} intervals of the mean loss (parameter "
+        "uncertainty only, without the noise of a single run; add --noise to include it)."
+    )
+
+
+def frontier_table(frontier, ci: float = DEFAULT_CI):
+    """A rich table from :meth:`forecast.frontier.Frontier.table` (one row per budget)."""
+    from rich.table import Table
+
+    long = frontier.table(ci)
+    out = Table(title=f"Compute-optimal frontier: median [{ci:.0%} interval]", title_justify="left")
+    out.add_column("FLOP", justify="right")
+    names = {"params": "N* params", "tokens": "D* tokens", "tokens_per_param": "tokens/param", "loss": "loss"}
+    present = [q for q in names if q in set(long["quantity"])]
+    for q in present:
+        out.add_column(names[q], justify="right")
+    for flops, block in long.groupby("flops", sort=True):
+        cells = []
+        for q in present:
+            r = block[block["quantity"] == q].iloc[0]
+            kind = "loss" if q == "loss" else "count"
+            cells.append(f"{_fmt(r['median'], kind)} [{_fmt(r['lower'], kind)}, {_fmt(r['upper'], kind)}]")
+        out.add_row(_fmt(flops, "count"), *cells)
+    return out
+
+
+def wall_tables(wall):
+    """Rich tables of P(wall by year) and the scenario's assumptions."""
+    from rich.table import Table
+
+    prob = wall.prob_by_year()
+    years = Table(title="P(data wall reached by year)", title_justify="left")
+    years.add_column("year", justify="right")
+    years.add_column("P", justify="right")
+    for _, r in prob.iterrows():
+        years.add_row(str(int(r["year"])), _fmt(float(r["prob"]), "prob"))
+    assumptions = Table(title="Scenario assumptions", title_justify="left")
+    frame = wall.assumptions()
+    for col in frame.columns:
+        assumptions.add_column(str(col))
+    for _, r in frame.iterrows():
+        assumptions.add_row(*(str(v) for v in r))
+    return years, assumptions
+
+
+# --------------------------------------------------------------- pieces
+def optimal_allocation(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
+    """Compute-optimal ``params`` and ``tokens`` at each budget: the posterior median of the population's.
+
+    A forecast "at compute C" needs a split of C into N and D; the CLI uses the
+    typical family's compute-optimal split so that the band shows the loss the
+    next run would reach if it were sized by this fit.
+    """
+    from forecast.frontier import compute_optimal
+
+    opt = compute_optimal(fit.parameter_draws("population"), np.asarray(flops, dtype=float))
+    return {k: opt[k].median(("chain", "draw")).values for k in ("params", "tokens")}
+
+
+def _budget_inputs(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
+    """Inputs for a forecast at compute budgets, whatever the law needs."""
+    if "params" in fit.law.inputs or "tokens" in fit.law.inputs:
+        _needs_chinchilla(fit, "a forecast at a compute budget alone")
+        alloc = optimal_allocation(fit, flops)
+        return {"params": alloc["params"], "tokens": flops / (6.0 * alloc["params"])}
+    return {"flops": flops}
+
+
+def _scale_up_forecast(fit: Fit, families: Sequence[str], *, flops: np.ndarray | None = None):
+    """Forecast at 10x and 100x the largest compute in the data (or at given budgets)."""
+    from forecast.predict import predict
+
+    if flops is None:
+        top = float(fit.observations.table["flops"].max())
+        flops = np.asarray([top * s for s in SCALE_UPS])
+    return predict(fit, **_budget_inputs(fit, np.asarray(flops, dtype=float)), family=list(families))
+
+
+def _scenario(name: str, *, stock=None, compute_growth=None, tokens_per_param=None):
+    from forecast.datawall import Scenario
+
+    builders = {"epoch2024": Scenario.epoch2024}
+    if name not in builders:
+        raise UserError(f"unknown scenario {name!r}; known scenarios: {', '.join(builders)}")
+    overrides = {}
+    if stock is not None:
+        overrides["stock"] = stock
+    if compute_growth is not None:
+        overrides["compute_growth"] = compute_growth
+    if tokens_per_param is not None:
+        overrides["tokens_per_param"] = tokens_per_param
+    return builders[name](**overrides)
+
+
+def _data_wall(fit: Fit, scenario, *, samples: int, seed: int, console: Console):
+    from forecast.datawall import data_wall
+
+    with console.status(f"Simulating the data wall ({samples} Monte Carlo samples)..."):
+        return data_wall(fit, scenario, n_samples=samples, random_seed=seed)
+
+
+# --------------------------------------------------------------- options
+OutDir = Annotated[
+    Path, typer.Option("--out", "-o", help="Folder to write report.html and the saved fit into.")
+]
+Draws = Annotated[int, typer.Option(min=1, help="Posterior draws kept per chain.")]
+Tune = Annotated[int, typer.Option(min=1, help="Tuning (warm-up) steps per chain.")]
+Chains = Annotated[int, typer.Option(min=1, help="Number of chains.")]
+Seed = Annotated[int, typer.Option(help="Random seed of the sampler and the Monte Carlo.")]
+Ci = Annotated[float, typer.Option(help="Mass of the equal-tailed credible interval, in (0, 1).")]
+Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show the sampler's progress bar.")]
+ModelPath = Annotated[
+    Path, typer.Argument(help="A fit saved by `forecast fit` or `forecast demo` (.nc).", show_default=False)
+]
+
+
+# --------------------------------------------------------------- commands
+@app.command()
+def demo(
+    out: OutDir = Path("demo-out"),
+    draws: Draws = SAMPLER.draws,
+    tune: Tune = SAMPLER.tune,
+    chains: Chains = SAMPLER.chains,
+    seed: Seed = DEFAULT_SEED,
+    quick: Annotated[
+        bool,
+        typer.Option(
+            "--quick",
+            help=f"Short run for a smoke test ({QUICK['chains']} chains x {QUICK['draws']} draws); "
+            "its convergence gate may fail.",
+        ),
+    ] = False,
+    samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples of the data wall.")] = 1000,
+    progress: Progress = True,
+) -> None:
+    """Fit, forecast, frontier and data wall on the bundled demo data; write DIR/report.html.
+
+    The demo data are simulated from published Chinchilla-law fits (four
+    families, one with only four runs). Nothing is downloaded.
+    """
+    with _user_errors():
+        from forecast.datasets import load_demo
+        from forecast.model import ScalingModel
+        from forecast.report import write_report
+
+        console = _console()
+        if quick:
+            draws, tune, chains = QUICK["draws"], QUICK["tune"], QUICK["chains"]
+            samples = min(samples, 400)
+        obs = load_demo()
+        console.print(f"Data: {obs!r} (simulated from published fits; bundled with the package)")
+        model = ScalingModel(law="chinchilla", pooling="partial")
+        console.print(f"Fitting {model.law.formula} with partial pooling: {chains} chains x {draws} draws...")
+        fit = model.fit(
+            obs, draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress, warn=False
+        )
+        families = ["new", *fit.families]
+        forecast_ = _scale_up_forecast(fit, families)
+        frontier = fit.frontier(FRONTIER_FLOPS)
+        wall = _data_wall(fit, _scenario("epoch2024"), samples=samples, seed=seed, console=console)
+
+        out.mkdir(parents=True, exist_ok=True)
+        saved = fit.save(out / "demo.nc")
+        report = write_report(
+            out / "report.html",
+            fit=fit,
+            forecasts=[forecast_],
+            frontier=frontier,
+            wall=wall,
+            title="forecast demo: four simulated model families",
+        ) or (out / "report.html")
+
+        console.print(parameter_table(fit))
+        console.print(gate_line(fit))
+        table = forecast_.table(DEFAULT_CI)
+        console.print(
+            forecast_table(
+                table[table["family"] == "new"],
+                title=f"Forecast for a new family at {' and '.join(f'{s:g}x' for s in SCALE_UPS)} "
+                "the largest compute in the data",
+            )
+        )
+        console.print(_noise_caption(forecast_.include_noise, DEFAULT_CI))
+        console.print(f"Data wall (Epoch AI 2024 scenario): {wall.text}")
+        console.print(f"Wrote {report} and {saved} (+ {saved.with_suffix('.json').name}).")
+
+
+@app.command()
+def fit(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV of runs: one row per run (family, params, tokens, loss).", show_default=False
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to save the fit (.nc; a .json card goes beside it).",
+            show_default=False,
+        ),
+    ],
+    law: Annotated[
+        str, typer.Option(help="Scaling law: chinchilla, compute, kaplan, kaplan_n, data_constrained.")
+    ] = "chinchilla",
+    pool: Annotated[
+        str,
+        typer.Option(
+            help="Pooling across families: partial, none or complete for all parameters, "
+            "or per parameter as alpha=partial,E=complete (the rest partial)."
+        ),
+    ] = "partial",
+    family_col: Annotated[str, typer.Option(help="Column holding the family name.")] = "family",
+    family_name: Annotated[
+        str | None,
+        typer.Option(help="Treat every row as this one family (for a table without a family column)."),
+    ] = None,
+    params_col: Annotated[str, typer.Option(help="Column holding parameters N (raw count).")] = "params",
+    tokens_col: Annotated[str, typer.Option(help="Column holding training tokens D (raw count).")] = "tokens",
+    loss_col: Annotated[str, typer.Option(help="Column holding the loss (nats/token).")] = "loss",
+    flops_col: Annotated[str | None, typer.Option(help="Column holding training FLOP (default 6ND).")] = None,
+    unique_tokens_col: Annotated[
+        str | None, typer.Option(help="Column holding unique tokens (for law data_constrained).")
+    ] = None,
+    run_col: Annotated[
+        str | None,
+        typer.Option(
+            help="Column naming the training run of each checkpoint (adds a shared offset per run)."
+        ),
+    ] = None,
+    draws: Draws = SAMPLER.draws,
+    tune: Tune = SAMPLER.tune,
+    chains: Chains = SAMPLER.chains,
+    seed: Seed = DEFAULT_SEED,
+    ci: Ci = DEFAULT_CI,
+    progress: Progress = True,
+) -> None:
+    """Fit a hierarchical scaling law to a CSV of runs and save it."""
+    with _user_errors():
+        from forecast.data import Observations
+        from forecast.model import ScalingModel
+
+        console = _console()
+        _check_ci(ci)
+        if out.suffix != ".nc":
+            raise UserError(f"--out must end in .nc (got {out.name!r}); the JSON card is written beside it")
+        if data.is_dir():
+            raise UserError(f"{data} is a folder; give the CSV file of runs")
+        model = ScalingModel(law=law, pooling=parse_pooling(pool))
+        mapping = {
+            "family": family_col,
+            "params": params_col,
+            "tokens": tokens_col,
+            "loss": loss_col,
+            "flops": flops_col,
+            "unique_tokens": unique_tokens_col,
+            "run": run_col,
+            "family_name": family_name,
+        }
+        obs = Observations.from_csv(data, **mapping)
+        console.print(f"Data: {obs!r}")
+        console.print(f"Fitting {model.law.formula}: {chains} chains x {draws} draws...")
+        result = model.fit(
+            obs, draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress, warn=False
+        )
+        saved = result.save(out)
+        console.print(parameter_table(result, ci))
+        console.print(gate_line(result))
+        console.print(f"Saved {saved} (+ {saved.with_suffix('.json').name}).")
+
+
+@app.command()
+def predict(
+    model: ModelPath,
+    params: Annotated[
+        str | None, typer.Option(help="Parameter counts N, comma-separated (7e10,4e11).")
+    ] = None,
+    tokens: Annotated[
+        str | None, typer.Option(help="Token counts D, comma-separated, one per --params.")
+    ] = None,
+    flops: Annotated[
+        str | None,
+        typer.Option(help="Compute budgets C in FLOP, comma-separated (instead of --params/--tokens)."),
+    ] = None,
+    family: Annotated[
+        str,
+        typer.Option(
+            help="A fitted family, 'new' (a family not seen, drawn from the population), "
+            "or several comma-separated."
+        ),
+    ] = "new",
+    grid: Annotated[bool, typer.Option("--grid", help="Cross every --params with every --tokens.")] = False,
+    ci: Ci = DEFAULT_CI,
+    noise: Annotated[
+        bool, typer.Option("--noise", help="Include the observation noise of a single run.")
+    ] = False,
+    seed: Seed = 0,
+    csv: Annotated[Path | None, typer.Option(help="Also write the forecast table to this CSV.")] = None,
+) -> None:
+    """Forecast the loss at new scales (N and D, or compute C) with credible intervals."""
+    with _user_errors():
+        from forecast.predict import grid as make_grid
+        from forecast.predict import predict as run_predict
+
+        console = _console()
+        _check_ci(ci)
+        given = {
+            "params": parse_numbers(params, option="--params"),
+            "tokens": parse_numbers(tokens, option="--tokens"),
+            "flops": parse_numbers(flops, option="--flops"),
+        }
+        given = {k: v for k, v in given.items() if v is not None}
+        if not given:
+            raise UserError("nothing to forecast: give --params and --tokens, or --flops")
+        if grid:
+            if len(given) < 2:
+                raise UserError("--grid crosses two inputs (e.g. --params with --tokens); give both")
+            given = make_grid(**given)
+        else:
+            sizes = {f"--{k}": len(v) for k, v in given.items() if len(v) > 1}
+            if len(set(sizes.values())) > 1:
+                raise UserError(
+                    f"{', '.join(f'{k} has {n}' for k, n in sizes.items())} values: give the same number "
+                    "of each (they are paired), or add --grid to cross them"
+                )
+        families = [f.strip() for f in family.split(",") if f.strip()]
+        if not families:
+            raise UserError("--family is empty; give a fitted family name or 'new'")
+        loaded = _load(model)
+        loaded._resolve_families(families)  # an unknown family fails before any work
+        note = None
+        if set(given) == {"flops"} and "flops" not in loaded.law.inputs:
+            given = _budget_inputs(loaded, given["flops"])
+            note = (
+                "N and D at each budget: the compute-optimal split of the typical family "
+                "(posterior median); give --params or --tokens with --flops to choose the split."
+            )
+        result = run_predict(
+            loaded,
+            **given,
+            family=families if len(families) > 1 else families[0],
+            include_noise=noise,
+            random_seed=seed,
+        )
+        table = result.table(ci)
+        console.print(forecast_table(table, title=f"Forecast loss ({loaded.law.name}, {model.name})"))
+        console.print(_noise_caption(result.include_noise, ci))
+        if note:
+            console.print(note)
+        console.print(gate_line(loaded))
+        if csv is not None:
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(csv, index=False)
+            console.print(f"Wrote {csv}.")
+
+
+@app.command()
+def wall(
+    model: ModelPath,
+    scenario: Annotated[
+        str, typer.Option(help="Named scenario: epoch2024 (Villalobos et al. 2024).")
+    ] = "epoch2024",
+    stock: Annotated[
+        str | None,
+        typer.Option(
+            help="Effective stock of usable text in tokens, 90% interval LOW:HIGH (e.g. 1e14:1e15)."
+        ),
+    ] = None,
+    compute_growth: Annotated[
+        str | None,
+        typer.Option(
+            help="Growth of frontier training compute per year, 90% interval LOW:HIGH (e.g. 4:5 for 4-5x)."
+        ),
+    ] = None,
+    tokens_per_param: Annotated[
+        float | None,
+        typer.Option(help="Use this fixed tokens-per-parameter rule instead of the fitted frontier."),
+    ] = None,
+    samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples.")] = 1000,
+    seed: Seed = 0,
+    csv: Annotated[Path | None, typer.Option(help="Also write P(wall by year) to this CSV.")] = None,
+) -> None:
+    """When does the stock of human text run out? P(data wall by year) under a scenario."""
+    with _user_errors():
+        console = _console()
+        if tokens_per_param is not None and not (math.isfinite(tokens_per_param) and tokens_per_param > 0):
+            raise UserError(f"--tokens-per-param must be a positive number, got {tokens_per_param!r}")
+        loaded = _load(model)
+        _needs_chinchilla(loaded, "the data wall")
+        scen = _scenario(
+            scenario,
+            stock=parse_range(stock, option="--stock"),
+            compute_growth=parse_range(compute_growth, option="--compute-growth"),
+            tokens_per_param=tokens_per_param,
+        )
+        result = _data_wall(loaded, scen, samples=samples, seed=seed, console=console)
+        years, assumptions = wall_tables(result)
+        console.print(years)
+        q = result.year_quantiles()
+        console.print(
+            "Wall year quantiles: " + ", ".join(f"{float(k):.0%}: {_year(v)}" for k, v in q.items())
+        )
+        console.print(assumptions)
+        console.print(result.text)
+        console.print(gate_line(loaded))
+        if csv is not None:
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            result.prob_by_year().to_csv(csv, index=False)
+            console.print(f"Wrote {csv}.")
+
+
+def _year(value) -> str:
+    v = float(value)
+    return "beyond horizon" if not np.isfinite(v) else f"{v:.0f}"
+
+
+@app.command()
+def report(
+    model: ModelPath,
+    out: Annotated[
+        Path,
+        typer.Option("--out", "-o", help="Report file: .html (self-contained) or .md.", show_default=False),
+    ],
+    with_wall: Annotated[
+        bool, typer.Option("--wall", help="Add the data wall (Epoch AI 2024 scenario).")
+    ] = False,
+    flops: Annotated[
+        str | None,
+        typer.Option(
+            help="Budgets to forecast, comma-separated FLOP (default: 10x and 100x the largest run)."
+        ),
+    ] = None,
+    family: Annotated[
+        str, typer.Option(help="Families to forecast, comma-separated ('new' = unseen).")
+    ] = "new",
+    title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples of the data wall.")] = 1000,
+    seed: Seed = 0,
+) -> None:
+    """Write a report (HTML or Markdown) of a saved fit: answers, diagnostics, forecasts, frontier, wall."""
+    with _user_errors():
+        from forecast.report import write_report
+
+        console = _console()
+        fmt = {".html": "html", ".htm": "html", ".md": "markdown", ".markdown": "markdown"}.get(
+            out.suffix.lower()
+        )
+        if fmt is None:
+            raise UserError(f"--out must end in .html or .md (got {out.name!r})")
+        budgets = parse_numbers(flops, option="--flops")
+        families = [f.strip() for f in family.split(",") if f.strip()]
+        loaded = _load(model)
+        loaded._resolve_families(families)  # an unknown family fails before any work
+        # Budgets in FLOP need a law that maps compute to loss (directly, or through the frontier).
+        forecasts = (
+            [_scale_up_forecast(loaded, families, flops=budgets)]
+            if loaded.law.name in ("chinchilla", "compute")
+            else []
+        )
+        frontier = loaded.frontier(FRONTIER_FLOPS) if loaded.law.name == "chinchilla" else None
+        wall_ = None
+        if with_wall:
+            _needs_chinchilla(loaded, "--wall")
+            wall_ = _data_wall(loaded, _scenario("epoch2024"), samples=samples, seed=seed, console=console)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        written = (
+            write_report(
+                out, fit=loaded, forecasts=forecasts, frontier=frontier, wall=wall_, title=title, fmt=fmt
+            )
+            or out
+        )
+        console.print(gate_line(loaded))
+        console.print(f"Wrote {written}.")
+
+
+def main() -> None:
+    """Entry point of the ``forecast`` console script."""
+    app(prog_name="forecast")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
