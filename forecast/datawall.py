@@ -1,0 +1,703 @@
+"""The data wall: when the largest training run needs more text than exists, and what that costs in loss.
+
+For each Monte Carlo sample (a posterior draw of the scaling law paired with
+a draw of the :class:`~forecast.scenarios.Scenario`) and each year ``y``:
+
+* frontier compute ``C_y = C_0 g^(y - y_0)``;
+* tokens demanded by the frontier run. From a fit, the compute-optimal
+  allocation of the fitted Chinchilla law (:func:`forecast.frontier.compute_optimal`),
+  ``D*(C) = G^-1 (C/6)^b``, over-trained by ``k``: ``D = sqrt(k) D*`` (tokens
+  per parameter multiplied by ``k`` at fixed ``C = 6 N D``). Without a fit,
+  Epoch's fixed rule ``D = sqrt(C * tpp * k / 6)``;
+* supply ``S_y * epochs`` with ``S_y = S_0 s^(y - y_0)`` the stock of usable text.
+
+The **wall date** is where demand overtakes supply. Both grow exponentially,
+so ``log demand - log supply`` is linear in time and the date is found exactly
+by linear interpolation between the grid years that bracket the first year
+demand exceeds supply. The **wall year** is the calendar year containing
+that date: "2028" means demand overtakes the stock during 2028, the
+convention of Villalobos et al. (2024). Samples whose demand never exceeds the
+supply within the horizon count as later than it.
+
+**Loss at the wall.** Without a wall the frontier run reaches the
+compute-optimal loss ``L*(C)``. With the wall, tokens are capped at ``D_max =
+epochs x stock``: the run takes ``D = min(D*, D_max)`` tokens and ``N = C / (6
+D)`` parameters, and tokens beyond one pass over the stock ``U`` count as
+effective data ``D' = U + U R_D* (1 - exp(-(D/U - 1)/R_D*))`` (Muennighoff et
+al. 2023): ``L = E + A N^-alpha + B D'^-beta``. This allocation is feasible, so
+the loss it gives is an upper bound on the best loss under the wall.
+
+**Pairing and memory.** By default (``pairing="paired"``) each scenario
+sample is paired with one posterior draw: a random subsample of the draws
+without replacement, cycling through a fresh permutation when there are more
+samples than draws. Every quantity is then a (sample, year) array, and the
+Monte Carlo estimates the joint distribution of law and scenario. With
+``pairing="cross"`` every posterior draw meets every scenario sample (``draws x
+samples`` joint samples); only the wall dates are kept, and per-year losses
+are computed one year at a time in :meth:`WallForecast.loss_by_year`. Both
+work in chunks of scenario samples of about ``chunk_elements`` numbers, so
+peak memory stays bounded whatever the sample counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from forecast.config import DEFAULT_CI, INTERVAL_KIND, quantile_bounds
+from forecast.frontier import compute_optimal
+from forecast.laws import effective_data
+from forecast.scenarios import GrowthFit, Scenario, growth_from_history
+
+if TYPE_CHECKING:
+    from forecast.fit import Fit
+
+__all__ = ["GrowthFit", "Scenario", "WallForecast", "compare_text", "data_wall", "growth_from_history"]
+
+LN6 = math.log(6.0)
+CHUNK_ELEMENTS = 2_000_000
+"""Numbers per chunk of (draw x sample x year) work: ~16 MB per float64 temporary."""
+
+_CHINCHILLA = ("E", "A", "B", "alpha", "beta")
+
+
+# ------------------------------------------------------------------ helpers
+def _frontier_coefficients(fit: Fit, family: str) -> xr.Dataset:
+    """Per posterior draw, the fitted frontier as straight lines in log space.
+
+    The Chinchilla frontier is a power law in C, so ``compute_optimal`` at two
+    budgets fixes ``log D* = d0 + b log C`` and ``log N* = n0 + a log C``
+    exactly. Returns a Dataset over ``draw`` (chain and draw stacked).
+    """
+    user = fit.parameter_draws(family)
+    missing = [p for p in _CHINCHILLA if p not in user.data_vars]
+    if missing:
+        raise ValueError(
+            f"data_wall needs a law with separate parameter and data terms (E, A, B, alpha, beta), "
+            f"such as 'chinchilla' or 'data_constrained'; the fit's law {fit.law.name!r} lacks "
+            f"{', '.join(missing)}. Refit with ScalingModel(law='chinchilla'), or pass fit=None with "
+            f"Scenario(tokens_per_param=20) for Epoch's fixed rule"
+        )
+    extra = [d for d in user.dims if d not in ("chain", "draw")]
+    if extra:
+        raise ValueError(f"data_wall needs one family; got dims {extra}. Pass family='population' or a name")
+    flat = user.stack(_mc=("chain", "draw"), create_index=False)
+    flat = flat.drop_vars([c for c in flat.coords], errors="ignore").rename({"_mc": "draw"})
+    ln_c = np.log([1e20, 1e30])
+    opt = compute_optimal(flat, xr.DataArray(np.exp(ln_c), dims="flops"))
+    ln_d, ln_n = np.log(opt["tokens"]), np.log(opt["params"])
+    d_slope = (ln_d.isel(flops=1) - ln_d.isel(flops=0)) / (ln_c[1] - ln_c[0])
+    n_slope = (ln_n.isel(flops=1) - ln_n.isel(flops=0)) / (ln_c[1] - ln_c[0])
+    coef = xr.Dataset(
+        {
+            "ln_d0": ln_d.isel(flops=0) - d_slope * ln_c[0],
+            "d_slope": d_slope,
+            "ln_n0": ln_n.isel(flops=0) - n_slope * ln_c[0],
+            "n_slope": n_slope,
+            **{p: flat[p] for p in _CHINCHILLA},
+        }
+    )
+    if "R_D" in flat:  # a data-constrained fit carries its own decay of repeated tokens
+        coef["r_star"] = flat["R_D"]
+    return coef.drop_vars([c for c in coef.coords], errors="ignore").compute()
+
+
+def _log_inputs(samples: xr.Dataset) -> xr.Dataset:
+    out = {
+        "ln_c0": np.log(samples["compute"]),
+        "ln_g": np.log(samples["compute_growth"]),
+        "ln_s0": np.log(samples["stock"]),
+        "ln_sg": np.log(samples["stock_growth"]),
+        "ln_k": np.log(samples["overtraining"]),
+        "ln_ep": np.log(samples["epochs"]),
+        "r_star": samples["r_star"],
+    }
+    if "tokens_per_param" in samples:
+        out["ln_tpp"] = np.log(samples["tokens_per_param"])
+    return xr.Dataset(out).compute()
+
+
+def _pair_indices(n_draws: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+    reps = -(-n_samples // n_draws)
+    return np.concatenate([rng.permutation(n_draws) for _ in range(reps)])[:n_samples]
+
+
+def _check_years(years: Iterable[int]) -> np.ndarray:
+    yrs = np.asarray(list(years))
+    if yrs.ndim != 1 or yrs.size == 0:
+        raise ValueError("years must be a non-empty sequence of whole years, e.g. range(2024, 2041)")
+    if not np.all(np.equal(np.mod(yrs, 1), 0)):
+        raise ValueError(f"years must be whole years; got {yrs.tolist()}")
+    yrs = yrs.astype(int)
+    if np.any(np.diff(yrs) <= 0):
+        raise ValueError(f"years must be strictly increasing; got {yrs.tolist()}")
+    return yrs
+
+
+def _demand_supply(coef: xr.Dataset | None, ln: xr.Dataset, t: xr.DataArray) -> dict[str, xr.DataArray]:
+    """log compute, log tokens demanded, log stock and log supply over the sample dims and ``year``."""
+    ln_c = ln["ln_c0"] + ln["ln_g"] * t
+    if coef is None:
+        ln_d = 0.5 * (ln["ln_tpp"] + ln["ln_k"] - LN6 + ln_c)
+    else:
+        ln_d = coef["ln_d0"] + coef["d_slope"] * ln_c + 0.5 * ln["ln_k"]
+    ln_stock = ln["ln_s0"] + ln["ln_sg"] * t
+    return {"ln_c": ln_c, "ln_d": ln_d, "ln_stock": ln_stock, "ln_supply": ln_stock + ln["ln_ep"]}
+
+
+def _losses(
+    coef: xr.Dataset, ln: xr.Dataset, q: dict[str, xr.DataArray]
+) -> tuple[xr.DataArray, xr.DataArray]:
+    """Loss at the frontier compute without the wall (compute-optimal) and with it (tokens capped)."""
+    E, A, B, alpha, beta = (coef[p] for p in _CHINCHILLA)
+    r_star = coef["r_star"] if "r_star" in coef else ln["r_star"]
+    ln_c = q["ln_c"]
+    ln_d_opt = coef["ln_d0"] + coef["d_slope"] * ln_c
+    ln_n_opt = coef["ln_n0"] + coef["n_slope"] * ln_c
+    without = E + A * np.exp(-alpha * ln_n_opt) + B * np.exp(-beta * ln_d_opt)
+    ln_d = np.minimum(ln_d_opt, q["ln_supply"])
+    # effective_data expects tokens >= unique tokens: a run smaller than the stock sees D unique tokens.
+    d = np.exp(ln_d)
+    d_eff = effective_data(d, np.minimum(d, np.exp(q["ln_stock"])), r_star, np)
+    with_wall = E + A * np.exp(-alpha * (ln_c - LN6 - ln_d)) + B * d_eff ** (-beta)
+    return without, with_wall
+
+
+def _crossing(excess: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Date where ``excess`` (log demand - log supply, last axis over ``grid``) first turns positive.
+
+    Linear interpolation between the bracketing grid years (exact when both
+    grow exponentially); the first grid year when demand already exceeds
+    supply there; ``inf`` when it never does on the grid.
+    """
+    pos = excess > 0
+    hit = pos.any(axis=-1)
+    k = pos.argmax(axis=-1)
+    prev = np.maximum(k - 1, 0)
+    e1 = np.take_along_axis(excess, prev[..., None], axis=-1)[..., 0]
+    e2 = np.take_along_axis(excess, k[..., None], axis=-1)[..., 0]
+    y1, y2 = grid[prev], grid[k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(k > 0, -e1 / (e2 - e1), 0.0)
+    date = y1 + (y2 - y1) * frac
+    return np.where(hit, date, np.inf)
+
+
+def _fmt_year(value: float, *, first: int, last: int, at_start: bool) -> str:
+    if not np.isfinite(value):
+        return f"after {last}"
+    if int(value) <= first and at_start:
+        return f"{first} or earlier"
+    return str(int(value))
+
+
+# ---------------------------------------------------------------- WallForecast
+class WallForecast:
+    """When the frontier run outgrows the stock of usable text, with uncertainty.
+
+    Made by :func:`data_wall`; see the module docstring for the method.
+
+    Attributes
+    ----------
+    draws : xarray.Dataset
+        ``wall_date`` (fractional year, ``inf`` if not within the horizon) and
+        ``wall_year`` (calendar year, ``inf`` beyond the horizon) over the
+        Monte Carlo dims: ``sample`` when paired, ``(draw, sample)`` when
+        crossed. Paired forecasts also hold, over ``(sample, year)``,
+        ``compute`` (FLOP), ``demand`` (tokens), ``stock`` (tokens), ``supply``
+        (stock x epochs) and, with a fit, ``loss_without`` and ``loss_with``
+        (nats/token), plus ``posterior_draw`` (which flattened draw each sample used).
+    scenario : Scenario
+    years : numpy.ndarray
+    fit : Fit or None
+    pairing : {"paired", "cross"}
+    demand : str
+        How demand was computed, in words.
+    """
+
+    def __init__(
+        self,
+        *,
+        draws: xr.Dataset,
+        scenario: Scenario,
+        years: np.ndarray,
+        fit: Fit | None,
+        pairing: str,
+        n_samples: int,
+        random_seed: int,
+        coef: xr.Dataset | None,
+        log_inputs: xr.Dataset,
+        chunk_elements: int,
+        family: str,
+    ) -> None:
+        self.draws = draws
+        self.scenario = scenario
+        self.years = years
+        self.fit = fit
+        self.pairing = pairing
+        self.n_samples = n_samples
+        self.random_seed = random_seed
+        self.family = family
+        self._coef = coef
+        self._ln = log_inputs
+        self._chunk = chunk_elements
+        self._loss_cache: dict[float, pd.DataFrame] = {}
+        wy = np.asarray(draws["wall_year"]).ravel()
+        self._sorted_years = np.sort(wy)
+        self._p_at_start = float(np.mean(np.asarray(draws["wall_date"]).ravel() <= years[0]))
+        if fit is None:
+            tpp = _describe_input(scenario.tokens_per_param)
+            self.demand = f"a fixed {tpp} tokens per parameter"
+        else:
+            self.demand = f"the fitted {fit.law.name} compute-optimal frontier ({family})"
+        k = scenario.overtraining
+        if not (isinstance(k, (int, float)) and k == 1):
+            self.demand += f", over-trained x{_describe_input(k)}"
+
+    # ------------------------------------------------------- probabilities
+    @property
+    def n_mc(self) -> int:
+        """Number of joint Monte Carlo samples."""
+        return int(self._sorted_years.size)
+
+    def prob_by_year(self) -> pd.DataFrame:
+        """P(wall year <= year) for each year of the horizon.
+
+        Returns
+        -------
+        DataFrame
+            Columns ``year, prob``; ``prob`` never decreases.
+
+        Examples
+        --------
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> w = data_wall(None, Scenario.epoch2024(tokens_per_param=20), n_samples=200)
+        >>> bool(w.prob_by_year()["prob"].is_monotonic_increasing)
+        True
+        """
+        counts = np.searchsorted(self._sorted_years, self.years, side="right")
+        return pd.DataFrame({"year": self.years, "prob": counts / self.n_mc})
+
+    def year_quantiles(self, q: Sequence[float] | float = (0.05, 0.5, 0.95)) -> pd.Series:
+        """Quantiles of the wall year; ``inf`` where the quantile lies beyond the horizon.
+
+        Samples that never hit the wall within the horizon count as later than
+        its last year. The quantiles are of the calendar year (inverted-CDF
+        definition, so each is a year some samples actually have).
+
+        Examples
+        --------
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> w = data_wall(None, Scenario.epoch2024(tokens_per_param=20), n_samples=500)
+        >>> bool(2027 <= w.year_quantiles()[0.5] <= 2029)
+        True
+        """
+        qs = np.atleast_1d(np.asarray(q, dtype=float))
+        if np.any((qs < 0) | (qs > 1)) or not np.all(np.isfinite(qs)):
+            raise ValueError(f"quantile levels must lie in [0, 1]; got {qs.tolist()}")
+        values = np.quantile(self._sorted_years, qs, method="inverted_cdf")
+        return pd.Series(values, index=pd.Index(qs, name="q"), name="wall_year")
+
+    def _year_phrase(self, value: float) -> str:
+        return _fmt_year(
+            value, first=int(self.years[0]), last=int(self.years[-1]), at_start=self._p_at_start > 0
+        )
+
+    @property
+    def text(self) -> str:
+        """One or two sentences to quote: median wall year and 90% interval."""
+        lo, hi = quantile_bounds(DEFAULT_CI)
+        qs = self.year_quantiles((lo, 0.5, hi))
+        med, low, high = (self._year_phrase(v) for v in qs.to_numpy()[[1, 0, 2]])
+        by = 2030 if 2030 in self.years else int(self.years[-1])
+        p_by = float(self.prob_by_year().set_index("year").loc[by, "prob"])
+        epochs = _describe_input(self.scenario.epochs)
+        times = "once" if epochs == "1" else f"{epochs} times"
+        when = f"after {self.years[-1]}" if med.startswith("after") else f"in {med}"
+        return (
+            f"Under {self.scenario.name}, with demand from {self.demand}, the largest training run "
+            f"would need more text than the usable stock (used {times}) {when} (median; "
+            f"{DEFAULT_CI:.0%} interval {low} to {high}). "
+            f"P(wall by {by}) = {p_by:.2f}, from {self.n_mc:,} Monte Carlo samples."
+        )
+
+    def __repr__(self) -> str:
+        return f"WallForecast({self.text})"
+
+    # ------------------------------------------------------------- demand
+    def tokens_per_param_at(self, flops: float) -> xr.DataArray:
+        """Tokens per parameter demanded at compute ``flops``, per Monte Carlo sample (incl. over-training)."""
+        ln_c = math.log(float(flops))
+        ln = self._ln
+        if self._coef is None:
+            ln_d = 0.5 * (ln["ln_tpp"] + ln["ln_k"] - LN6 + ln_c)
+        else:
+            coef = self._paired_coef()
+            ln_d = coef["ln_d0"] + coef["d_slope"] * ln_c + 0.5 * ln["ln_k"]
+        # N = C / (6 D), so D / N = 6 D^2 / C.
+        return np.exp(2 * ln_d - ln_c + LN6)
+
+    def demand_exponent(self) -> xr.DataArray:
+        """Exponent b of the demand ``D ~ C^b`` per draw (0.5 for the fixed rule)."""
+        if self._coef is None:
+            return xr.DataArray(0.5)
+        return self._coef["d_slope"]
+
+    def _paired_coef(self) -> xr.Dataset:
+        if self.pairing == "paired":
+            idx = np.asarray(self.draws["posterior_draw"])
+            return self._coef.isel(draw=idx).rename({"draw": "sample"})
+        return self._coef
+
+    # --------------------------------------------------------------- loss
+    def loss_by_year(self, ci: float = DEFAULT_CI) -> pd.DataFrame:
+        """Loss reachable at each year's frontier compute, without and with the wall.
+
+        Parameters
+        ----------
+        ci : float
+            Mass of the equal-tailed interval (default 0.9).
+
+        Returns
+        -------
+        DataFrame
+            One row per year: ``year``, ``without_wall_{median,lower,upper}``
+            (compute-optimal loss L*(C)), ``with_wall_{median,lower,upper}``
+            (tokens capped at stock x epochs, repeated tokens discounted by
+            R_D*), ``cost_{median,lower,upper}`` (with - without, per sample),
+            ``prob_wall`` (P(wall by year)), ``ci`` and ``interval``. Losses in
+            the fit's units (nats/token).
+
+        Examples
+        --------
+        >>> from forecast.testing import fake_fit
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> w = data_wall(fake_fit(draws=50), Scenario.epoch2024(), n_samples=200)
+        >>> t = w.loss_by_year()
+        >>> bool((t["with_wall_median"] >= t["without_wall_median"] - 1e-12).all())
+        True
+        """
+        if self._coef is None:
+            raise ValueError(
+                "loss_by_year needs a fitted law: this forecast used a fixed tokens-per-parameter rule "
+                "(data_wall(fit=None)), which has no loss model. Pass a Chinchilla fit to data_wall"
+            )
+        lo, hi = quantile_bounds(ci)
+        if ci in self._loss_cache:
+            return self._loss_cache[ci].copy()
+        levels = [lo, 0.5, hi]
+        if self.pairing == "paired":
+            without = self.draws["loss_without"].transpose("sample", "year").to_numpy()
+            with_wall = self.draws["loss_with"].transpose("sample", "year").to_numpy()
+            q_without = np.quantile(without, levels, axis=0)
+            q_with = np.quantile(with_wall, levels, axis=0)
+            q_cost = np.quantile(with_wall - without, levels, axis=0)
+        else:
+            q_without, q_with, q_cost = self._cross_loss_quantiles(levels)
+        out = {"year": self.years}
+        for name, qv in (("without_wall", q_without), ("with_wall", q_with), ("cost", q_cost)):
+            out[f"{name}_median"], out[f"{name}_lower"], out[f"{name}_upper"] = qv[1], qv[0], qv[2]
+        df = pd.DataFrame(out)
+        df["prob_wall"] = self.prob_by_year()["prob"].to_numpy()
+        df["ci"] = ci
+        df["interval"] = INTERVAL_KIND
+        df.attrs["note"] = (
+            "with_wall caps tokens at stock x epochs and discounts repeated tokens with R_D* "
+            "(Muennighoff et al. 2023); it is the loss of a feasible allocation, an upper bound on the best"
+        )
+        self._loss_cache[ci] = df
+        return df.copy()
+
+    def _cross_loss_quantiles(self, levels: list[float]) -> tuple[np.ndarray, ...]:
+        """Per-year quantiles over every (draw, sample) pair, one year at a time (bounded memory)."""
+        coef, ln = self._coef, self._ln
+        n_draws, n_s = coef.sizes["draw"], self.n_samples
+        step = max(1, self._chunk // n_draws)
+        buf_without = np.empty((n_draws, n_s))
+        buf_with = np.empty((n_draws, n_s))
+        res = np.empty((3, 3, self.years.size))
+        for j, year in enumerate(self.years):
+            t = xr.DataArray(float(year - self.scenario.base_year))
+            for start in range(0, n_s, step):
+                sl = slice(start, min(start + step, n_s))
+                ln_chunk = ln.isel(sample=sl) if "sample" in ln.dims else ln
+                q = _demand_supply(coef, ln_chunk, t)
+                without, with_wall = _losses(coef, ln_chunk, q)
+                shape = (n_draws, sl.stop - sl.start)
+                buf_without[:, sl] = np.broadcast_to(_as_draw_sample(without), shape)
+                buf_with[:, sl] = np.broadcast_to(_as_draw_sample(with_wall), shape)
+            res[0, :, j] = np.quantile(buf_without, levels)
+            res[1, :, j] = np.quantile(buf_with, levels)
+            np.subtract(buf_with, buf_without, out=buf_with)
+            res[2, :, j] = np.quantile(buf_with, levels)
+        return res[0], res[1], res[2]
+
+    # ------------------------------------------------------- assumptions
+    def assumptions(self) -> pd.DataFrame:
+        """The scenario's assumptions plus how the forecast was computed (``assumption, value, meaning, source``)."""
+        rows = [
+            {
+                "assumption": "demand",
+                "value": self.demand,
+                "meaning": "tokens the frontier run needs",
+                "source": (
+                    f"posterior of fit {self.fit.id}"
+                    if self.fit is not None
+                    else self.scenario.source("tokens_per_param")
+                ),
+            },
+            {
+                "assumption": "horizon",
+                "value": f"{self.years[0]}-{self.years[-1]}",
+                "meaning": "years evaluated; walls later than this count as 'after'",
+                "source": "data_wall(years=)",
+            },
+            {
+                "assumption": "monte_carlo",
+                "value": f"{self.n_mc:,} samples ({self.pairing})",
+                "meaning": "posterior draws paired with scenario samples"
+                if self.pairing == "paired"
+                else "every posterior draw with every scenario sample",
+                "source": f"data_wall(n_samples={self.n_samples}, random_seed={self.random_seed})",
+            },
+        ]
+        table = self.scenario.assumptions()
+        if self.fit is not None and self.scenario.tokens_per_param is not None:
+            at = table["assumption"] == "tokens_per_param"
+            table.loc[at, "value"] = "ignored: demand comes from the fit"
+        return pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+
+    def compare(self, other: WallForecast) -> str:
+        """Side-by-side sentence comparing this forecast with ``other``; see :func:`compare_text`."""
+        return compare_text(self, other)
+
+
+def _as_draw_sample(da: xr.DataArray) -> np.ndarray:
+    dims = [d for d in ("draw", "sample") if d in da.dims]
+    arr = da.transpose(*dims).to_numpy()
+    if "draw" not in dims:
+        arr = arr[None, ...]
+    if "sample" not in dims:
+        arr = arr[..., None]
+    return arr
+
+
+def _describe_input(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    if isinstance(value, tuple):
+        return f"{value[0]:g}-{value[1]:g}"
+    return "uncertain"
+
+
+# ----------------------------------------------------------------- data_wall
+def data_wall(
+    fit: Fit | None,
+    scenario: Scenario,
+    years: Iterable[int] = range(2024, 2041),
+    n_samples: int = 1000,
+    random_seed: int = 0,
+    *,
+    pairing: Literal["paired", "cross"] = "paired",
+    family: str = "population",
+    chunk_elements: int = CHUNK_ELEMENTS,
+) -> WallForecast:
+    """Probability of running out of usable text by each year, and the loss at and after the wall.
+
+    Parameters
+    ----------
+    fit : Fit or None
+        A Chinchilla-type fit: demand is its compute-optimal token count per
+        posterior draw (times ``sqrt(overtraining)``). ``None`` uses the
+        scenario's fixed rule ``D = sqrt(C * tokens_per_param * overtraining / 6)``.
+    scenario : Scenario
+        Compute, stock, growth, over-training and epochs, e.g.
+        :meth:`Scenario.epoch2024`.
+    years : iterable of int
+        Strictly increasing years to evaluate (the horizon).
+    n_samples : int
+        Scenario samples. Paired: also the number of Monte Carlo samples, each
+        with one posterior draw. Crossed: each meets every posterior draw.
+    random_seed : int
+        Seeds the scenario samples and the pairing; equal seeds give equal results.
+    pairing : {"paired", "cross"}
+        How posterior draws meet scenario samples (see the module docstring).
+    family : str
+        Which family's law sets the frontier (``"population"``: the typical family).
+    chunk_elements : int
+        Size of each chunk of work in numbers; bounds peak memory.
+
+    Returns
+    -------
+    WallForecast
+
+    Examples
+    --------
+    >>> from forecast.datawall import Scenario, data_wall
+    >>> wall = data_wall(None, Scenario.epoch2024(tokens_per_param=20), n_samples=2000)
+    >>> wall.year_quantiles().tolist()
+    [2026.0, 2028.0, 2030.0]
+    """
+    if not isinstance(scenario, Scenario):
+        raise TypeError(
+            f"scenario must be a forecast Scenario (e.g. Scenario.epoch2024()); got {type(scenario).__name__}"
+        )
+    if pairing not in ("paired", "cross"):
+        raise ValueError(f"pairing must be 'paired' or 'cross'; got {pairing!r}")
+    if fit is None and scenario.tokens_per_param is None:
+        raise ValueError(
+            "data_wall(fit=None) needs a fixed demand rule: give the scenario tokens_per_param, e.g. "
+            "Scenario.epoch2024(tokens_per_param=20), or pass a fit"
+        )
+    if int(chunk_elements) < 1:
+        raise ValueError(f"chunk_elements must be positive; got {chunk_elements!r}")
+    yrs = _check_years(years)
+    grid = np.append(yrs, yrs[-1] + 1).astype(float)  # one more year: is the wall inside the last year?
+    t_all = xr.DataArray(grid - scenario.base_year, dims="year")
+    ln = _log_inputs(scenario.sample(n_samples, random_seed=random_seed))
+    coef = None if fit is None else _frontier_coefficients(fit, family)
+    if coef is not None and pairing == "cross":
+        mc_coef = coef
+    elif coef is not None:
+        rng = np.random.default_rng(np.random.SeedSequence([int(random_seed), 1000]))
+        pair = _pair_indices(coef.sizes["draw"], n_samples, rng)
+        mc_coef = coef.isel(draw=pair).rename({"draw": "sample"})
+    else:
+        mc_coef = None
+    crossed = coef is not None and pairing == "cross"
+    per_sample = grid.size * (coef.sizes["draw"] if crossed else 1)
+    step = max(1, int(chunk_elements) // per_sample)
+
+    dates, keep = [], {k: [] for k in ("compute", "demand", "stock", "supply", "loss_without", "loss_with")}
+    for start in range(0, n_samples, step):
+        sl = slice(start, min(start + step, n_samples))
+        ln_chunk = ln.isel(sample=sl) if "sample" in ln.dims else ln
+        c_chunk = mc_coef.isel(sample=sl) if (mc_coef is not None and not crossed) else mc_coef
+        q = _demand_supply(c_chunk, ln_chunk, t_all)
+        n_chunk = sl.stop - sl.start
+        if crossed:
+            template = xr.DataArray(np.zeros((coef.sizes["draw"], n_chunk)), dims=("draw", "sample"))
+        else:
+            template = xr.DataArray(np.zeros(n_chunk), dims="sample")
+        excess = (q["ln_d"] - q["ln_supply"]) + template
+        dates.append(_crossing(excess.transpose(*template.dims, "year").to_numpy(), grid))
+        if not crossed:
+            inner = {k: v.isel(year=slice(0, yrs.size)) for k, v in q.items()}
+
+            def grab(da: xr.DataArray, template=template) -> np.ndarray:
+                return (da + template).transpose("sample", "year").to_numpy()
+
+            keep["compute"].append(grab(np.exp(inner["ln_c"])))
+            keep["demand"].append(grab(np.exp(inner["ln_d"])))
+            keep["stock"].append(grab(np.exp(inner["ln_stock"])))
+            keep["supply"].append(grab(np.exp(inner["ln_supply"])))
+            if c_chunk is not None:
+                without, with_wall = _losses(c_chunk, ln_chunk, inner)
+                keep["loss_without"].append(grab(without))
+                keep["loss_with"].append(grab(with_wall))
+
+    date = np.concatenate(dates, axis=-1)
+    year = np.floor(date)
+    year = np.where(year > yrs[-1], np.inf, year)
+    mc_dims = ("draw", "sample") if crossed else ("sample",)
+    data = {"wall_date": (mc_dims, date), "wall_year": (mc_dims, year)}
+    if not crossed:
+        for k, parts in keep.items():
+            if parts:
+                data[k] = (("sample", "year"), np.concatenate(parts, axis=0))
+        if coef is not None:
+            data["posterior_draw"] = ("sample", pair)
+    draws = xr.Dataset(data, coords={"year": yrs})
+    draws.attrs.update(
+        {
+            "pairing": pairing if coef is not None else "none (fixed rule)",
+            "scenario": scenario.name,
+            "base_year": scenario.base_year,
+        }
+    )
+    return WallForecast(
+        draws=draws,
+        scenario=scenario,
+        years=yrs,
+        fit=fit,
+        pairing=pairing,
+        n_samples=int(n_samples),
+        random_seed=int(random_seed),
+        coef=coef,
+        log_inputs=ln,
+        chunk_elements=int(chunk_elements),
+        family=family,
+    )
+
+
+# ----------------------------------------------------------------- comparing
+def compare_text(a: WallForecast, b: WallForecast) -> str:
+    """Two forecasts side by side, and why their wall years differ.
+
+    Typically ``a`` uses a fitted frontier and ``b`` Epoch's fixed
+    tokens-per-parameter rule on the same scenario. The explanation compares
+    the tokens per parameter each demands at the frontier compute of ``b``'s
+    median wall year, and how fast each one's demand grows with compute
+    (``D ~ C^b``; 0.5 for a fixed ratio).
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> from forecast.datawall import Scenario, compare_text, data_wall
+    >>> s = Scenario.epoch2024(tokens_per_param=20)
+    >>> text = compare_text(data_wall(fake_fit(draws=50), s), data_wall(None, s))
+    >>> "tokens per parameter" in text
+    True
+    """
+    lo, hi = quantile_bounds(DEFAULT_CI)
+
+    def summary(w: WallForecast) -> str:
+        q = w.year_quantiles((lo, 0.5, hi)).to_numpy()
+        return f"median {w._year_phrase(q[1])} ({DEFAULT_CI:.0%}: {w._year_phrase(q[0])} to {w._year_phrase(q[2])})"
+
+    ref_year = b.year_quantiles(0.5).iloc[0]
+    if not np.isfinite(ref_year):
+        ref_year = float(b.years[-1])
+    ref_year = int(ref_year)
+    ln = b._ln
+    ln_c = float((ln["ln_c0"] + ln["ln_g"] * (ref_year - b.scenario.base_year)).median())
+    flops = math.exp(ln_c)
+
+    def tpp(w: WallForecast) -> str:
+        v = w.tokens_per_param_at(flops)
+        qv = np.quantile(np.asarray(v).ravel(), [lo, 0.5, hi])
+        if np.isclose(qv[0], qv[2]):
+            return f"{qv[1]:.3g}"
+        return f"{qv[1]:.3g} ({DEFAULT_CI:.0%}: {qv[0]:.3g}-{qv[2]:.3g})"
+
+    def expo(w: WallForecast) -> str:
+        v = np.asarray(w.demand_exponent()).ravel()
+        qv = np.quantile(v, [lo, 0.5, hi])
+        if np.isclose(qv[0], qv[2]):
+            return f"C^{qv[1]:.3g}"
+        return f"C^{qv[1]:.3g} ({DEFAULT_CI:.0%}: {qv[0]:.3g}-{qv[2]:.3g})"
+
+    da = np.median(np.asarray(a.draws["wall_date"]).ravel())
+    db = np.median(np.asarray(b.draws["wall_date"]).ravel())
+    if np.isfinite(da) and np.isfinite(db):
+        gap = da - db
+        shift = (
+            "at about the same time"
+            if abs(gap) < 0.05
+            else f"{abs(gap):.1f} years {'later' if gap > 0 else 'earlier'} at the median"
+        )
+    else:
+        shift = "at a different time (one median lies beyond the horizon)"
+    return (
+        f"Wall year with {a.demand}: {summary(a)}; with {b.demand}: {summary(b)}. "
+        f"At the frontier compute of {ref_year} (median {flops:.2g} FLOP) the first asks for {tpp(a)} "
+        f"tokens per parameter against {tpp(b)}, and its token demand grows as {expo(a)} against "
+        f"{expo(b)}, so it reaches the stock {shift}."
+    )
