@@ -1,0 +1,204 @@
+"""Forecasts: shapes, agreement with the law, pooling behaviour and bad requests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forecast.data import DataWarning, Observations
+from forecast.model import ScalingModel
+from forecast.predict import Forecast, grid, predict, resolve_inputs
+from forecast.testing import fake_fit
+
+
+@pytest.fixture(scope="module")
+def fit():
+    return fake_fit(chains=2, draws=200, seed=3)
+
+
+def test_forecast_shape_coords_and_table_columns(fit):
+    fc_ = predict(fit, params=[7e10, 4e11], tokens=[1.4e12, 1.5e13], family=["population", "new"])
+    assert isinstance(fc_, Forecast)
+    assert fc_.draws.dims == ("chain", "draw", "family", "point")
+    assert fc_.draws.shape == (2, 200, 2, 2)
+    np.testing.assert_allclose(fc_.draws["flops"].values, 6 * np.array([7e10 * 1.4e12, 4e11 * 1.5e13]))
+    table = fc_.table([0.5, 0.9])
+    assert list(table.columns) == [
+        "family",
+        "params",
+        "tokens",
+        "flops",
+        "mean",
+        "median",
+        "lower",
+        "upper",
+        "ci",
+        "interval",
+        "includes_noise",
+    ]
+    assert len(table) == 2 * 2 * 2  # families x points x masses
+    assert (table["lower"] < table["median"]).all() and (table["median"] < table["upper"]).all()
+    w = table.assign(width=table.upper - table.lower).pivot_table("width", ["family", "params"], "ci")
+    assert (w[0.5] < w[0.9]).all()
+    assert table.attrs["law"] == "chinchilla" and not table["includes_noise"].any()
+    assert fc_.fit_info["fitted_families"] == fit.families
+
+
+def test_predict_agrees_with_law_loss_per_draw(fit):
+    params, tokens = np.array([3e8, 7e10, 2e12]), np.array([6e9, 1.4e12, 3e13])
+    fam = fit.families[1]
+    draws = predict(fit, params=params, tokens=tokens, family=fam).draws.sel(family=fam)
+    user = fit.parameter_draws(fam)
+    for chain, draw in [(0, 0), (1, 57), (0, 199)]:
+        p = {k: float(user[k].sel(chain=chain, draw=draw)) for k in fit.law.user_params}
+        expected = fit.law.loss(p, params=params, tokens=tokens)
+        np.testing.assert_allclose(draws.sel(chain=chain, draw=draw).values, expected, rtol=1e-12)
+
+
+def test_any_two_of_n_d_c_give_the_same_forecast(fit):
+    n, d = np.array([1e9, 7e10]), np.array([2e10, 1.4e12])
+    by_nd = predict(fit, params=n, tokens=d, family="population").draws
+    by_nc = predict(fit, params=n, flops=6 * n * d, family="population").draws
+    by_dc = predict(fit, tokens=d, flops=6 * n * d, family="population").draws
+    np.testing.assert_allclose(by_nc.values, by_nd.values, rtol=1e-10)
+    np.testing.assert_allclose(by_dc.values, by_nd.values, rtol=1e-10)
+    np.testing.assert_allclose(by_dc["params"].values, n)
+
+
+def test_arrays_broadcast_and_grid_crosses(fit):
+    fc_ = predict(fit, params=[1e9, 1e10, 1e11], tokens=2e11, family="population")
+    assert fc_.draws.sizes["point"] == 3
+    assert (np.diff(fc_.table()["median"].to_numpy()) < 0).all()  # bigger models, lower loss
+    g = grid(params=[1e9, 1e10], tokens=[2e10, 2e11, 2e12])
+    assert predict(fit, **g, family="population").draws.sizes["point"] == 6
+    with pytest.raises(ValueError, match="broadcast"):
+        predict(fit, params=[1e9, 1e10], tokens=[1e10, 1e11, 1e12])
+
+
+def test_noise_widens_the_band_and_is_labelled(fit):
+    kw = dict(params=[7e10], tokens=[1.4e12], family="population")
+    plain = predict(fit, **kw).table()
+    noisy = predict(fit, **kw, include_noise=True).table()
+    assert noisy["includes_noise"].all() and noisy.attrs["includes_noise"]
+    assert (noisy.upper - noisy.lower).item() > 1.2 * (plain.upper - plain.lower).item()
+
+
+def test_seed_makes_new_family_reproducible(fit):
+    a = predict(fit, params=1e10, tokens=2e11, family="new", include_noise=True, random_seed=5).draws
+    b = predict(fit, params=1e10, tokens=2e11, family="new", include_noise=True, random_seed=5).draws
+    c = predict(fit, params=1e10, tokens=2e11, family="new", include_noise=True, random_seed=6).draws
+    np.testing.assert_array_equal(a.values, b.values)
+    assert not np.allclose(a.values, c.values)
+
+
+def test_compute_only_law_needs_only_flops():
+    obs = fake_fit(draws=10).observations
+    fit = fake_fit(obs, ScalingModel(law="compute"), chains=2, draws=50)
+    fc_ = predict(fit, flops=[1e21, 1e23], family="population")
+    med = fc_.table()["median"].to_numpy()
+    assert med[1] < med[0]
+    np.testing.assert_array_equal(fc_.draws["params"].isnull().values, [True, True])
+    via_nd = predict(fit, params=[1e9], tokens=[1e21 / 6e9], family="population").table()["median"]
+    np.testing.assert_allclose(via_nd.to_numpy(), med[:1], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(flops=-1e21, params=1e9), "positive"),
+        (dict(params=0.0, tokens=1e10), "positive"),
+        (dict(params=[1e9, np.nan], tokens=1e10), "positive"),
+        (dict(params=1e9, tokens=2e10, flops=2e20), "disagree"),
+        (dict(params=1e9), "missing tokens"),
+        (dict(), "nothing to forecast"),
+        (dict(params=1e9, tokens=2e10, family="gpt-5"), "fitted families: besiroglu-2024"),
+        (dict(params=1e9, tokens=2e10, family=[]), "family is empty"),
+    ],
+)
+def test_bad_requests_raise_clear_errors(fit, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        predict(fit, **kwargs)
+
+
+def test_consistent_triple_within_one_percent_is_accepted(fit):
+    out = resolve_inputs(("params", "tokens"), params=1e9, tokens=2e10, flops=1.205e20)
+    np.testing.assert_allclose(out["tokens"], 2e10)
+
+
+@pytest.mark.parametrize("ci", [0.0, 1.0, 1.5, -0.1, "wide"])
+def test_table_rejects_ci_outside_unit_interval(fit, ci):
+    fc_ = predict(fit, params=1e9, tokens=2e10, family="population")
+    with pytest.raises(ValueError, match="ci must"):
+        fc_.table(ci)
+
+
+def test_data_constrained_law_needs_unique_tokens():
+    from forecast.datasets import simulate
+
+    runs, _ = simulate(n_families=2, runs_per_family=8, seed=2)
+    runs["unique_tokens"] = runs["tokens"] / 2
+    obs = Observations(runs)
+    fit = fake_fit(
+        obs,
+        ScalingModel(law="data_constrained"),
+        draws=20,
+        truth={
+            "E": 1.869,
+            "A": 520.8,
+            "B": 1487.7,
+            "alpha": 0.3527,
+            "beta": 0.3527,
+            "R_D": 15.387756,
+            "R_N": 5.309743,
+        },
+    )
+    with pytest.raises(ValueError, match="unique_tokens"):
+        predict(fit, params=6.34e9, tokens=242e9, family="population")
+    fc_ = predict(
+        fit, params=[6.34e9, 8.67e9], tokens=[242e9, 178e9], unique_tokens=25e9, family="population"
+    )
+    # Muennighoff et al. (2023) check values, at the posterior median of a posterior centred on them
+    np.testing.assert_allclose(fc_.table()["median"], [2.2256440889984477, 2.2269634075087867], rtol=2e-3)
+
+
+# ------------------------------------------------------------ real sampling
+@pytest.fixture(scope="module")
+def small_family_fits():
+    """Three families of 15 runs plus one family with 4 small runs (and 4 larger held out)."""
+    from forecast.datasets import simulate
+
+    runs, truth = simulate(
+        n_families=4, runs_per_family=[15, 15, 15, 8], noise=0.01, seed=11, params_range=(3e7, 1e9)
+    )
+    small = runs[runs.family == "family-3"].sort_values("params")
+    train_small, held_out = small.iloc[:4], small.iloc[4:]
+    train = runs[runs.family != "family-3"]
+    import pandas as pd
+
+    pooled_obs = Observations(pd.concat([train, train_small], ignore_index=True))
+    with pytest.warns(DataWarning, match="only one family"):
+        alone_obs = Observations(train_small.reset_index(drop=True))
+    kw = dict(chains=2, draws=300, tune=300, random_seed=1, progressbar=False, warn=False)
+    pooled = ScalingModel().fit(pooled_obs, **kw)
+    alone = ScalingModel(pooling="complete").fit(alone_obs, **kw)
+    return pooled, alone, held_out
+
+
+def test_pooling_narrows_a_small_family_and_still_covers(small_family_fits):
+    pooled, alone, held = small_family_fits
+    pts = dict(params=held["params"].to_numpy(), tokens=held["tokens"].to_numpy())
+    t_pooled = predict(pooled, **pts, family="family-3", include_noise=True).table(0.9)
+    t_alone = predict(alone, **pts, family="family-3", include_noise=True).table(0.9)
+    width_pooled = (t_pooled.upper - t_pooled.lower).to_numpy()
+    width_alone = (t_alone.upper - t_alone.lower).to_numpy()
+    assert (width_pooled < width_alone).all(), (width_pooled, width_alone)
+    loss = held["loss"].to_numpy()
+    covered = (t_pooled.lower.to_numpy() <= loss) & (loss <= t_pooled.upper.to_numpy())
+    assert covered.sum() >= len(loss) - 1, (t_pooled, loss)
+
+
+def test_new_family_is_wider_than_a_known_family(small_family_fits):
+    pooled, _, _ = small_family_fits
+    table = predict(pooled, params=[3e9, 3e10], tokens=[6e10, 6e11], family=["family-0", "new"]).table(0.9)
+    width = (table.upper - table.lower).to_numpy().reshape(2, 2)  # family x point
+    assert (width[1] > 1.5 * width[0]).all(), width
