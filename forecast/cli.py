@@ -313,23 +313,37 @@ def frontier_table(frontier, ci: float = DEFAULT_CI):
     return out
 
 
-def wall_tables(wall):
-    """Rich tables of P(wall by year) and the scenario's assumptions."""
+def wall_tables(wall, fixed=None):
+    """Rich tables of P(wall by year) (from the fit, and from a fixed rule if given) and the assumptions."""
     from rich.table import Table
 
     prob = wall.prob_by_year()
     years = Table(title="P(data wall reached by year)", title_justify="left")
     years.add_column("year", justify="right")
-    years.add_column("P", justify="right")
+    years.add_column("P (fitted frontier)", justify="right")
+    other = None
+    if fixed is not None:
+        other = fixed.prob_by_year().set_index("year")["prob"]
+        years.add_column(
+            f"P (fixed {_describe(fixed.scenario.tokens_per_param)} tokens/param)", justify="right"
+        )
     for _, r in prob.iterrows():
-        years.add_row(str(int(r["year"])), _fmt(float(r["prob"]), "prob"))
+        cells = [str(int(r["year"])), _fmt(float(r["prob"]), "prob")]
+        if other is not None:
+            cells.append(_fmt(float(other.get(r["year"], np.nan)), "prob"))
+        years.add_row(*cells)
     assumptions = Table(title="Scenario assumptions", title_justify="left")
     frame = wall.assumptions()
-    for col in frame.columns:
-        assumptions.add_column(str(col))
+    columns = [c for c in ("assumption", "value", "source") if c in frame.columns]
+    for col in columns:
+        assumptions.add_column(col, overflow="fold")
     for _, r in frame.iterrows():
-        assumptions.add_row(*(str(v) for v in r))
+        assumptions.add_row(*(str(r[c]) for c in columns))
     return years, assumptions
+
+
+def _describe(value) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 # --------------------------------------------------------------- pieces
@@ -366,25 +380,25 @@ def _scale_up_forecast(fit: Fit, families: Sequence[str], *, flops: np.ndarray |
 
 
 def _scenario(name: str, *, stock=None, compute_growth=None, tokens_per_param=None):
+    """A named scenario with the command line's overrides (90% intervals, or a number when LOW == HIGH)."""
     from forecast.datawall import Scenario
 
     builders = {"epoch2024": Scenario.epoch2024}
     if name not in builders:
         raise UserError(f"unknown scenario {name!r}; known scenarios: {', '.join(builders)}")
     overrides = {}
-    if stock is not None:
-        overrides["stock"] = stock
-    if compute_growth is not None:
-        overrides["compute_growth"] = compute_growth
-    if tokens_per_param is not None:
-        overrides["tokens_per_param"] = tokens_per_param
-    return builders[name](**overrides)
+    for field, value in (("stock", stock), ("compute_growth", compute_growth)):
+        if value is not None:
+            overrides[field] = value[0] if value[0] == value[1] else value
+    return builders[name](tokens_per_param=tokens_per_param, **overrides)
 
 
-def _data_wall(fit: Fit, scenario, *, samples: int, seed: int, console: Console):
+def _data_wall(fit: Fit | None, scenario, *, samples: int, seed: int, console: Console):
+    """The data wall from the fitted frontier (or, with ``fit=None``, the scenario's fixed rule)."""
     from forecast.datawall import data_wall
 
-    with console.status(f"Simulating the data wall ({samples} Monte Carlo samples)..."):
+    how = "the fitted frontier" if fit is not None else "a fixed tokens-per-parameter rule"
+    with console.status(f"Simulating the data wall from {how} ({samples} Monte Carlo samples)..."):
         return data_wall(fit, scenario, n_samples=samples, random_seed=seed)
 
 
@@ -429,6 +443,7 @@ def demo(
     """
     with _user_errors():
         from forecast.datasets import load_demo
+        from forecast.datawall import compare_text
         from forecast.model import ScalingModel
         from forecast.report import write_report
 
@@ -446,7 +461,10 @@ def demo(
         families = ["new", *fit.families]
         forecast_ = _scale_up_forecast(fit, families)
         frontier = fit.frontier(FRONTIER_FLOPS)
-        wall = _data_wall(fit, _scenario("epoch2024"), samples=samples, seed=seed, console=console)
+        scenario = _scenario("epoch2024", tokens_per_param=20.0)
+        wall = _data_wall(fit, scenario, samples=samples, seed=seed, console=console)
+        # Epoch's own method (a fixed 20 tokens per parameter) on the same scenario, for comparison
+        fixed_rule = _data_wall(None, scenario, samples=samples, seed=seed, console=console)
 
         out.mkdir(parents=True, exist_ok=True)
         saved = fit.save(out / "demo.nc")
@@ -470,7 +488,8 @@ def demo(
             )
         )
         console.print(_noise_caption(forecast_.include_noise, DEFAULT_CI))
-        console.print(f"Data wall (Epoch AI 2024 scenario): {wall.text}")
+        console.print(f"Data wall: {wall.text}")
+        console.print(compare_text(wall, fixed_rule))
         console.print(f"Wrote {report} and {saved} (+ {saved.with_suffix('.json').name}).")
 
 
@@ -665,7 +684,10 @@ def wall(
     ] = None,
     tokens_per_param: Annotated[
         float | None,
-        typer.Option(help="Use this fixed tokens-per-parameter rule instead of the fitted frontier."),
+        typer.Option(
+            help="Also forecast with a fixed tokens-per-parameter rule (Epoch's method; 20 in their "
+            "projection) in place of the fitted frontier, and compare the two."
+        ),
     ] = None,
     samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples.")] = 1000,
     seed: Seed = 0,
@@ -685,18 +707,29 @@ def wall(
             tokens_per_param=tokens_per_param,
         )
         result = _data_wall(loaded, scen, samples=samples, seed=seed, console=console)
-        years, assumptions = wall_tables(result)
+        fixed = None
+        if tokens_per_param is not None:
+            fixed = _data_wall(None, scen, samples=samples, seed=seed, console=console)
+        years, assumptions = wall_tables(result, fixed)
         console.print(years)
         q = result.year_quantiles()
         console.print(
-            "Wall year quantiles: " + ", ".join(f"{float(k):.0%}: {_year(v)}" for k, v in q.items())
+            "Wall year quantiles (fitted frontier): "
+            + ", ".join(f"{float(k):.0%}: {_year(v)}" for k, v in q.items())
         )
         console.print(assumptions)
         console.print(result.text)
+        if fixed is not None:
+            from forecast.datawall import compare_text
+
+            console.print(compare_text(result, fixed))
         console.print(gate_line(loaded))
         if csv is not None:
+            table = result.prob_by_year()
+            if fixed is not None:
+                table["prob_fixed_rule"] = fixed.prob_by_year()["prob"].to_numpy()
             csv.parent.mkdir(parents=True, exist_ok=True)
-            result.prob_by_year().to_csv(csv, index=False)
+            table.to_csv(csv, index=False)
             console.print(f"Wrote {csv}.")
 
 

@@ -460,3 +460,15 @@ def test_demo_quick_end_to_end(tmp_path):
     # the fitted exponents of the demo families (simulated with alpha 0.34-0.35) come back near the truth
     alpha = float(loaded.parameter_draws("population")["alpha"].median())
     assert 0.2 < alpha < 0.5
+
+
+def test_wall_fixed_rule_is_added_and_compared(model_path, tmp_path):
+    from forecast.datawall import Scenario, data_wall
+
+    out = tmp_path / "both.csv"
+    result = run("wall", model_path, "--tokens-per-param", "20", "--samples", "300", "--csv", out)
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out)
+    want = data_wall(None, Scenario.epoch2024(tokens_per_param=20), n_samples=300).prob_by_year()
+    np.testing.assert_allclose(got["prob_fixed_rule"], want["prob"])
+    assert "fixed 20 tokens per parameter" in " ".join(result.stdout.split())
