@@ -1,0 +1,93 @@
+"""fit_many: independent fits on an executor, in submission order, equal to sequential fits."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from forecast.data import Observations
+from forecast.datasets import simulate
+from forecast.model import ScalingModel
+from forecast.parallel import FitJob, FitJobError, fit_many
+
+OPTIONS = {"draws": 100, "tune": 100, "chains": 2, "warn": False}
+SEEDS = (11, 12, 13)
+
+
+def _obs(seed: int) -> Observations:
+    runs, _ = simulate(n_families=2, runs_per_family=8, seed=seed)
+    return Observations(runs)
+
+
+@pytest.fixture(scope="module")
+def jobs() -> list[FitJob]:
+    # different data and seeds per job, so a mix-up of order would show
+    return [FitJob(_obs(s), random_seed=s, options=OPTIONS) for s in SEEDS]
+
+
+@pytest.fixture(scope="module")
+def sequential(jobs):
+    return [
+        ScalingModel().fit(j.observations, random_seed=j.random_seed, progressbar=False, **OPTIONS)
+        for j in jobs
+    ]
+
+
+def _assert_same_posterior(a, b) -> None:
+    pa, pb = a.posterior, b.posterior
+    assert set(pa.data_vars) == set(pb.data_vars)
+    for name in pa.data_vars:
+        np.testing.assert_array_equal(pa[name].values, pb[name].values, err_msg=name)
+
+
+def test_process_pool_matches_sequential_in_order(jobs, sequential):
+    fits = fit_many(jobs, max_workers=2)
+    assert [f.sampler_settings["random_seed"] for f in fits] == list(SEEDS)
+    for fit, job, ref in zip(fits, jobs, sequential, strict=True):
+        assert fit.observations is job.observations
+        _assert_same_posterior(fit, ref)
+    # the fits ran in other processes, not here
+    import os
+
+    assert all(f.sampler_settings["worker_pid"] != os.getpid() for f in fits)
+
+
+def test_dask_local_cluster_matches_sequential(jobs, sequential):
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        fits = fit_many(jobs, client.get_executor())
+    for fit, ref in zip(fits, sequential, strict=True):
+        _assert_same_posterior(fit, ref)
+
+
+def test_error_names_the_failing_job(jobs, sequential):
+    bad = FitJob(jobs[0].observations, random_seed=1, options={**OPTIONS, "sampler": "no-such-sampler"})
+    # a thread pool in this process reuses the compile cache the sequential fits filled
+    with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(FitJobError, match="job 1") as info:
+        fit_many([jobs[0], bad, jobs[1]], pool)
+    assert info.value.index == 1
+    assert isinstance(info.value.__cause__, ValueError)
+    assert "no-such-sampler" in str(info.value)
+
+
+def test_job_rejects_bad_options():
+    obs = _obs(0)
+    with pytest.raises(ValueError, match="unknown fit option"):
+        FitJob(obs, options={"draw": 100})
+    with pytest.raises(ValueError, match="random_seed"):
+        FitJob(obs, options={"random_seed": 1})
+    with pytest.raises(TypeError, match="Observations"):
+        FitJob(obs.table)
+    with pytest.raises(TypeError, match="job 0"):
+        fit_many([obs])
+
+
+def test_empty_job_list():
+    assert fit_many([]) == []
