@@ -262,15 +262,20 @@ class Observations:
                     f"{_rows(big, df.index)} (e.g. {out['loss'][big].iloc[0]:g}); this looks like "
                     "perplexity or bits: give cross-entropy in nats (ln(perplexity), or bits x ln 2)"
                 )
-        if "unique_tokens" in out and "tokens" in out:
-            over = out["unique_tokens"] > out["tokens"] * (1 + 1e-6)
-            if over.any():
-                problems.append(
-                    f"column '{mapping['unique_tokens']}' (unique_tokens) exceeds tokens seen in "
-                    f"{_rows(over, df.index)}; unique tokens can be at most the tokens trained on"
-                )
         if problems:
             raise DataValidationError(problems)
+        if "unique_tokens" in out:
+            over = out["unique_tokens"] > out["tokens"] * (1 + 1e-6)
+            if over.any():
+                # A pool larger than the run: each token was seen at most once.
+                warnings.warn(
+                    f"column '{mapping['unique_tokens']}' (unique_tokens) exceeds the tokens trained "
+                    f"on in {_rows(over, df.index)}; read as the size of the data pool, so those runs "
+                    "saw no repeated token and unique_tokens is set to tokens for them",
+                    DataWarning,
+                    stacklevel=3,
+                )
+                out.loc[over, "unique_tokens"] = out.loc[over, "tokens"]
 
         if "flops" not in out:
             out["flops"] = 6.0 * out["params"] * out["tokens"]

@@ -242,7 +242,7 @@ class Fit:
         fam = xr.DataArray(self.families, dims="family", name="family")
         if mode == "complete":
             out = post[p].expand_dims(family=len(self.families))
-        elif mode == "none" or self.model.parametrization == "centred":
+        elif mode == "none" or self.model.parametrization[p] == "centred":
             out = post[f"{p}_family"]
         else:
             out = post[f"{p}_mu"] + post[f"{p}_tau"] * post[f"{p}_z"]

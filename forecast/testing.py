@@ -80,7 +80,7 @@ def fake_fit(
         mode = model.pooling[p]
         if mode == "complete":
             data[p] = (("chain", "draw"), base[p] + noise())
-        elif mode == "none" or model.parametrization == "centred":
+        elif mode == "none" or model.parametrization[p] == "centred":
             data[f"{p}_family"] = (("chain", "draw", "family"), base[p] + noise(nf))
             if mode == "partial":
                 data[f"{p}_mu"] = (("chain", "draw"), base[p] + noise())
