@@ -451,7 +451,7 @@ def plot_frontier(
     frontier,
     *,
     ci: float = DEFAULT_CI,
-    quantities: Sequence[str] = ("params", "tokens", "tokens_per_param"),
+    quantities: Sequence[str] | None = None,
     reference: bool = True,
     caption: bool = True,
     ax: Sequence[Axes] | None = None,
@@ -464,9 +464,10 @@ def plot_frontier(
         From :func:`forecast.frontier.frontier` / ``fit.frontier(flops)``.
     ci : float, default 0.9
         Mass of the equal-tailed credible bands.
-    quantities : sequence of str
+    quantities : sequence of str, optional
         Panels to draw, from ``"params"``, ``"tokens"``, ``"tokens_per_param"``
-        and ``"loss"``.
+        and ``"loss"``. Default: N*, D* and tokens per parameter, or the
+        frontier loss alone for the compute-only law (which has no N/D split).
     reference : bool, default True
         Mark 20 tokens per parameter (the Hoffmann et al. 2022 rule of thumb)
         on the tokens-per-parameter panel, for orientation.
@@ -487,11 +488,19 @@ def plot_frontier(
     >>> fig = plot_frontier(fake_fit(draws=50).frontier(np.logspace(22, 27, 11)))   # doctest: +SKIP
     """
     ci = check_ci(ci)
+    draws = frontier.draws
+    if quantities is None:
+        quantities = [q for q in ("params", "tokens", "tokens_per_param") if q in draws] or ["loss"]
     quantities = list(quantities)
     bad = [q for q in quantities if q not in FRONTIER_LABELS]
     if bad or not quantities:
         raise ValueError(f"quantities must be drawn from {', '.join(FRONTIER_LABELS)}; got {quantities!r}")
-    draws = frontier.draws
+    absent = [q for q in quantities if q not in draws]
+    if absent:
+        raise ValueError(
+            f"this frontier has no {absent[0]!r} (it holds {', '.join(draws.data_vars)}); "
+            "a compute-only law has no split of compute between parameters and tokens"
+        )
     flops = np.asarray(draws["flops"].values, dtype=float)
     order = np.argsort(flops)
     extra = [d for d in draws[quantities[0]].dims if d not in ("chain", "draw", "flops")]

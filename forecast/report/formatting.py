@@ -1,0 +1,111 @@
+"""Number formatting for reports: precise in tables, readable in prose.
+
+Tables show :data:`TABLE_DIGITS` significant digits so a reader can check them
+against the Python API; prose rounds counts to a suffix ("1.4T tokens").
+"""
+
+from __future__ import annotations
+
+import math
+
+TABLE_DIGITS = 4
+"""Significant digits of every number in a report table."""
+
+_SUFFIXES = ((1e15, "Q"), (1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def _clean_exponent(text: str) -> str:
+    """``1.4e+12`` -> ``1.4e12``; ``2e-05`` -> ``2e-5``."""
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    sign = "-" if exponent.startswith("-") else ""
+    return f"{mantissa}e{sign}{exponent.lstrip('+-').lstrip('0') or '0'}"
+
+
+def num(value, digits: int = TABLE_DIGITS) -> str:
+    """A number with ``digits`` significant digits, scientific outside 1e-3..1e5.
+
+    Examples
+    --------
+    >>> num(1.8187), num(485.2104), num(7e10), num(2.3e-6), num(float("nan"))
+    ('1.819', '485.2', '7e10', '2.3e-6', 'n/a')
+    """
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "n/a"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    if 1e-3 <= abs(v) < 1e5:
+        return f"{v:.{digits}g}"
+    return _clean_exponent(f"{v:.{digits}g}")
+
+
+def count(value, digits: int = 2) -> str:
+    """A count for prose with a suffix: 7e10 -> ``70B``, 1.4e12 -> ``1.4T``.
+
+    Examples
+    --------
+    >>> count(7e10), count(1.4e12), count(1.45e12, 3), count(350)
+    ('70B', '1.4T', '1.45T', '350')
+    """
+    v = float(value)
+    if not math.isfinite(v):
+        return num(v)
+    for scale, suffix in _SUFFIXES:
+        if abs(v) >= scale * 0.9995:
+            if abs(v) >= 1e18:
+                return _clean_exponent(f"{v:.{digits}g}")
+            return f"{v / scale:.{digits}g}{suffix}"
+    return num(v, max(digits, 3))
+
+
+def flop(value, digits: int = 2) -> str:
+    """Compute for prose: 5.88e23 -> ``5.9e23``."""
+    return _clean_exponent(f"{float(value):.{digits}g}")
+
+
+def loss(value, digits: int = 3) -> str:
+    """Loss in nats for prose, with ``digits`` decimals: 1.93712 -> ``1.937``."""
+    return f"{float(value):.{digits}f}"
+
+
+def percent(value) -> str:
+    """A probability as a percentage for prose: 0.123 -> ``12%``; tiny values keep a bound."""
+    v = float(value)
+    if 0 < v < 0.005:
+        return "<1%"
+    if 0.995 < v < 1:
+        return ">99%"
+    return f"{v:.0%}"
+
+
+def interval(lower, upper, fmt=num) -> str:
+    """``lower – upper`` with an en dash."""
+    return f"{fmt(lower)} – {fmt(upper)}"
+
+
+def same_decimals(median, lower, upper, digits: int = 3) -> tuple[str, str, str]:
+    """A median and its interval with the same number of decimals, set by the median's ``digits``.
+
+    Examples
+    --------
+    >>> same_decimals(0.348, 0.3372, 0.36)
+    ('0.348', '0.337', '0.360')
+    >>> same_decimals(1.8187, 1.764, 1.875)
+    ('1.82', '1.76', '1.88')
+    """
+    m = float(median)
+    if not math.isfinite(m) or m == 0 or abs(m) >= 1e5 or abs(m) < 1e-3:
+        return num(median, digits), num(lower, digits), num(upper, digits)
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(m))))
+    return tuple(f"{float(v):.{decimals}f}" for v in (median, lower, upper))
