@@ -1,0 +1,136 @@
+"""Chinchilla Approach 3 baseline: recovers Besiroglu et al. (2024) and speaks the same table shapes."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecast.baselines import PointFit, _objective, fit_approach3, fit_baseline
+from forecast.data import Observations
+from forecast.frontier import frontier
+from forecast.predict import predict
+from forecast.testing import BESIROGLU_2024, fake_fit
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def chinchilla():
+    df = pd.read_csv(DATA / "chinchilla.csv")
+    df = df.drop(df["loss"].nlargest(5).index)  # Besiroglu et al. drop the 5 highest losses
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # single family: nothing to pool, which the baseline does not need
+        return Observations(df)
+
+
+@pytest.fixture(scope="module")
+def chinchilla_fit(chinchilla):
+    return fit_baseline(chinchilla, bootstrap=40, random_seed=1)
+
+
+def test_recovers_besiroglu_point_estimates(chinchilla_fit):
+    p = chinchilla_fit.params.loc["chinchilla"]
+    assert p["E"] == pytest.approx(BESIROGLU_2024["E"], rel=0.01)
+    assert p["alpha"] == pytest.approx(BESIROGLU_2024["alpha"], rel=0.03)
+    assert p["beta"] == pytest.approx(BESIROGLU_2024["beta"], rel=0.03)
+    assert p["A"] == pytest.approx(BESIROGLU_2024["A"], rel=0.15)
+    assert p["B"] == pytest.approx(BESIROGLU_2024["B"], rel=0.15)
+
+
+def test_bootstrap_interval_resembles_besiroglus(chinchilla_fit):
+    boot = chinchilla_fit.bootstrap.query("family == 'chinchilla'")
+    lo, hi = boot["alpha"].quantile([0.025, 0.975])
+    assert 0.30 < lo < 0.335 and 0.36 < hi < 0.39  # Besiroglu: 0.317-0.373
+    lo, hi = boot["E"].quantile([0.025, 0.975])
+    assert 1.74 < lo < 1.80 and 1.84 < hi < 1.90  # Besiroglu: 1.769-1.871
+
+
+def test_frontier_table_has_frontier_columns_and_about_20_tokens_per_param(chinchilla_fit):
+    t = chinchilla_fit.frontier([5.76e23], family="chinchilla", ci=0.9)
+    bayes = frontier(fake_fit(draws=20), flops=[5.76e23]).table(0.9)
+    assert list(t.columns) == list(bayes.columns)
+    tpp = t.set_index("quantity").loc["tokens_per_param"]
+    assert 16 < tpp["median"] < 22 and tpp["lower"] < tpp["median"] < tpp["upper"]
+
+
+def test_predict_table_has_forecast_columns(chinchilla_fit):
+    t = chinchilla_fit.predict(
+        params=[7e10, 4e11], tokens=[1.4e12, 1.5e13], family="chinchilla", ci=[0.5, 0.9]
+    )
+    bayes = predict(fake_fit(draws=20), params=[7e10], tokens=[1.4e12]).table()
+    assert list(t.columns) == list(bayes.columns)
+    assert len(t) == 4
+    w = (t.upper - t.lower).to_numpy()
+    assert (w[:2] < w[2:]).all()  # 50% inside 90%
+    expected = (
+        BESIROGLU_2024["E"]
+        + BESIROGLU_2024["A"] * 7e10 ** -BESIROGLU_2024["alpha"]
+        + BESIROGLU_2024["B"] * 1.4e12 ** -BESIROGLU_2024["beta"]
+    )
+    assert t["median"].iloc[0] == pytest.approx(expected, rel=0.005)
+
+
+def test_recovers_simulated_families_separately():
+    from forecast.datasets import simulate
+
+    runs, truth = simulate(n_families=2, runs_per_family=60, noise=0.002, seed=5)
+    pf = fit_baseline(Observations(runs))
+    assert set(pf.params.index) == {"family-0", "family-1", "pooled"}
+    for fam in truth.index:
+        # exponents of a 5-parameter point fit are loosely identified; the curve itself is tight
+        for k, rel in (("E", 0.05), ("alpha", 0.25), ("beta", 0.25)):
+            assert pf.params.loc[fam, k] == pytest.approx(truth.loc[fam, k], rel=rel), (fam, k)
+        fitted = pf.predict(params=[3e9, 3e10], tokens=[6e10, 6e11], family=fam)["median"].to_numpy()
+        true = fake_fit(draws=1).law.loss(
+            truth.loc[fam].to_dict(), params=np.array([3e9, 3e10]), tokens=np.array([6e10, 6e11])
+        )
+        np.testing.assert_allclose(fitted, true, rtol=0.02)
+    assert pf.bootstrap is None
+    assert pf.predict(params=1e10, tokens=2e11, family="family-0")["lower"].isna().all()
+
+
+def test_gradient_matches_finite_differences():
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(18, 24, 30), rng.uniform(20, 27, 30)
+    t = np.log(1.8 + np.exp(6 - 0.34 * x) + np.exp(7.5 - 0.36 * y)) + 0.01 * rng.standard_normal(30)
+    z = np.array([6.1, 7.4, 0.6, 0.33, 0.37])
+    f, g = _objective(z, x, y, t, 1e-3)
+    eps = 1e-7
+    num = np.array(
+        [
+            (_objective(z + eps * e, x, y, t, 1e-3)[0] - _objective(z - eps * e, x, y, t, 1e-3)[0])
+            / (2 * eps)
+            for e in np.eye(5)
+        ]
+    )
+    np.testing.assert_allclose(g, num, rtol=1e-5, atol=1e-6)
+
+
+def test_start_grid_beats_a_bad_single_start(chinchilla):
+    t = chinchilla.table
+    grid = fit_approach3(t.params, t.tokens, t.loss)
+    bad = fit_approach3(t.params, t.tokens, t.loss, n_starts=0, start=np.array([0.0, 25.0, 1.0, 2.0, 0.0]))
+    assert grid["objective"] <= bad["objective"] + 1e-9
+
+
+def test_bad_requests(chinchilla_fit):
+    with pytest.raises(ValueError, match="unknown family"):
+        chinchilla_fit.predict(params=1e9, tokens=2e10, family="gopher")
+    with pytest.raises(ValueError, match="ci must"):
+        chinchilla_fit.predict(params=1e9, tokens=2e10, ci=1.0)
+    with pytest.raises(ValueError, match="positive"):
+        chinchilla_fit.frontier([-1.0])
+    with pytest.raises(ValueError, match="bootstrap"):
+        fit_baseline(
+            Observations(
+                pd.DataFrame(
+                    {"family": "a", "params": [1e8] * 3, "tokens": [1e9, 2e9, 4e9], "loss": [3.0, 2.9, 2.8]}
+                )
+            ),
+            bootstrap=-1,
+        )
+    assert isinstance(chinchilla_fit, PointFit)
