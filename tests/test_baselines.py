@@ -117,6 +117,12 @@ def test_start_grid_beats_a_bad_single_start(chinchilla):
     assert grid["objective"] <= bad["objective"] + 1e-9
 
 
+def chinchilla_fit_obs():
+    from forecast.datasets import simulate
+
+    return Observations(simulate(n_families=2, runs_per_family=6, seed=0)[0])
+
+
 def test_bad_requests(chinchilla_fit):
     with pytest.raises(ValueError, match="unknown family"):
         chinchilla_fit.predict(params=1e9, tokens=2e10, family="gopher")
@@ -125,12 +131,5 @@ def test_bad_requests(chinchilla_fit):
     with pytest.raises(ValueError, match="positive"):
         chinchilla_fit.frontier([-1.0])
     with pytest.raises(ValueError, match="bootstrap"):
-        fit_baseline(
-            Observations(
-                pd.DataFrame(
-                    {"family": "a", "params": [1e8] * 3, "tokens": [1e9, 2e9, 4e9], "loss": [3.0, 2.9, 2.8]}
-                )
-            ),
-            bootstrap=-1,
-        )
+        fit_baseline(chinchilla_fit_obs(), bootstrap=-1)
     assert isinstance(chinchilla_fit, PointFit)
