@@ -106,11 +106,14 @@ def _user_errors() -> Iterator[None]:
                 raise
             raise _error(str(err)) from None
         finally:
+            shown: set[str] = set()
             for w in caught:
-                if w.category.__module__.startswith("forecast"):
-                    _warn(w.message)
-                elif debug:
-                    _warn(f"[{w.category.__name__}] {w.message}")
+                own = w.category.__module__.startswith("forecast")
+                text = str(w.message) if own else f"[{w.category.__name__}] {w.message}"
+                # summary() warns on every call; one line per distinct warning is enough
+                if (own or debug) and text not in shown:
+                    shown.add(text)
+                    _warn(text)
 
 
 # ---------------------------------------------------------------- parsing
