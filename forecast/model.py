@@ -115,7 +115,7 @@ class ScalingModel:
         likelihood: Literal["student_t", "normal"] = "student_t",
         parametrization: Literal["noncentred", "centred"] | Mapping[str, str] | None = None,
         run_effects: bool | None = None,
-        spread_prior: Literal["gamma", "halfnormal"] = "gamma",
+        spread_prior: Literal["gamma", "lognormal", "halfnormal"] = "gamma",
     ) -> None:
         self.law = get_law(law)
         alias = dict(zip(self.law.user_params, self.law.params, strict=True))
@@ -170,8 +170,8 @@ class ScalingModel:
             resolved_par[key(name)] = form
         self.parametrization: dict[str, str] = resolved_par
         self.run_effects = run_effects
-        if spread_prior not in ("gamma", "halfnormal"):
-            raise ValueError(f"spread_prior must be 'gamma' or 'halfnormal', got {spread_prior!r}")
+        if spread_prior not in ("gamma", "lognormal", "halfnormal"):
+            raise ValueError(f"spread_prior must be 'gamma', 'lognormal' or 'halfnormal', got {spread_prior!r}")
         self.spread_prior = spread_prior
 
     # ------------------------------------------------------------ settings
@@ -286,6 +286,8 @@ class ScalingModel:
         scale = self.spread[p]
         if self.spread_prior == "gamma":
             return Prior("Gamma", alpha=2.0, beta=2.0 / scale)
+        if self.spread_prior == "lognormal":
+            return Prior("LogNormal", mu=float(np.log(scale)), sigma=0.5)
         return Prior("HalfNormal", sigma=scale)
 
     def _data_values(self, obs: Observations) -> dict[str, np.ndarray]:

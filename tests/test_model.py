@@ -1,0 +1,86 @@
+"""ScalingModel: pooling kept apart from priors, model structure, and prior predictive checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import forecast as fc
+from forecast.priors import Prior
+
+
+def test_pooling_resolves_user_and_sampled_names():
+    m = fc.ScalingModel(pooling={"alpha": "complete", "log_beta": "none", "sigma": "none"})
+    assert m.pooling["log_alpha"] == "complete"
+    assert m.pooling["log_beta"] == "none"
+    assert m.pooling["log_E"] == "partial"
+    assert m.pooling["sigma"] == "none"
+
+
+def test_changing_a_prior_never_changes_pooling():
+    m = fc.ScalingModel(priors={"alpha": Prior("Normal", mu=-1.0, sigma=0.2)})
+    assert m.pooling["log_alpha"] == "partial"
+    assert m.priors["log_alpha"] == Prior("Normal", mu=-1.0, sigma=0.2)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"pooling": {"gamma": "partial"}}, "no parameter 'gamma'"),
+    ({"pooling": {"alpha": "some"}}, "must be one of"),
+    ({"pooling": {"sigma": "partial"}}, "sigma"),
+    ({"likelihood": "cauchy"}, "likelihood must be one of"),
+    ({"priors": {"alpha": 0.3}}, "must be a forecast.Prior"),
+    ({"spread": {"alpha": -1}}, "positive"),
+    ({"law": "hoffmann"}, "unknown law"),
+])
+def test_bad_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        fc.ScalingModel(**kwargs)
+
+
+def test_settings_round_trip():
+    m = fc.ScalingModel(pooling={"E": "complete"}, priors={"beta": Prior("Normal", mu=-1.2, sigma=0.3)},
+                        likelihood="normal", parametrization="noncentred")
+    again = fc.ScalingModel.from_settings(m.settings())
+    assert again.settings() == m.settings()
+
+
+def test_build_structure_per_pooling():
+    obs = fc.datasets.load_demo()
+    m = fc.ScalingModel(pooling={"E": "complete", "A": "none"})
+    pm_model = m.build(obs)
+    names = {v.name for v in pm_model.free_RVs}
+    assert "log_E" in names and "log_E_mu" not in names
+    assert "a_family" in names and "a_mu" not in names
+    assert {"b_mu", "b_tau", "b_family", "log_alpha_mu", "log_alpha_tau", "log_alpha_z"} <= names
+    assert pm_model.coords["family"] == tuple(obs.families)
+    assert len(pm_model.coords["obs"]) == len(obs)
+
+
+def test_run_effects_for_checkpoints():
+    obs = fc.datasets.load_demo()
+    table = obs.to_dataframe()
+    table["run"] = table["family"] + "-" + (table.index // 2).astype(str)  # two checkpoints per run
+    with_runs = fc.Observations.from_table(table)
+    pm_model = fc.ScalingModel().build(with_runs)
+    assert "sigma_run" in {v.name for v in pm_model.free_RVs}
+    assert len(pm_model.coords["run"]) == len(table) // 2
+    assert "sigma_run" not in {v.name for v in fc.ScalingModel().build(obs).free_RVs}
+
+
+def test_prior_predictive_is_plausible_for_web_text():
+    """The default priors put most prior predictive losses in the range seen for LMs (1.5-8 nats)."""
+    obs = fc.datasets.load_demo()
+    prior = fc.ScalingModel().prior_predictive(obs, draws=500, random_seed=3)
+    loss = np.exp(prior["prior_predictive"]["log_loss"].values.ravel())
+    q05, q50, q95 = np.quantile(loss, [0.05, 0.5, 0.95])
+    assert 1.0 < q05 < 2.5
+    assert 2.0 < q50 < 4.5
+    assert 3.0 < q95 < 15.0
+    e = np.exp(prior["prior"]["log_E_mu"].values.ravel())
+    assert 0.9 < np.quantile(e, 0.05) and np.quantile(e, 0.95) < 3.5
+
+
+def test_fit_rejects_a_dataframe():
+    with pytest.raises(TypeError, match="wrap a DataFrame"):
+        fc.ScalingModel().fit(pd.DataFrame({"a": [1]}))
