@@ -29,7 +29,9 @@ epochs x stock``: the run takes ``D = min(D*, D_max)`` tokens and ``N = C / (6
 D)`` parameters, and tokens beyond one pass over the stock ``U`` count as
 effective data ``D' = U + U R_D* (1 - exp(-(D/U - 1)/R_D*))`` (Muennighoff et
 al. 2023): ``L = E + A N^-alpha + B D'^-beta``. This allocation is feasible, so
-the loss it gives is an upper bound on the best loss under the wall.
+the loss it gives is an upper bound on the best loss under the wall. The
+over-training factor moves the wall (it raises demand) but not these losses,
+which are for the loss-optimal run at each year's compute.
 
 **Pairing and memory.** By default (``pairing="paired"``) each scenario
 sample is paired with one posterior draw: a random subsample of the draws
@@ -309,7 +311,7 @@ class WallForecast:
     # ------------------------------------------------------- probabilities
     @property
     def n_mc(self) -> int:
-        """Number of joint Monte Carlo samples."""
+        """Number of joint Monte Carlo samples (``n_samples``, or draws x samples when crossed)."""
         return int(self._sorted_years.size)
 
     def prob_by_year(self) -> pd.DataFrame:
@@ -357,7 +359,17 @@ class WallForecast:
 
     @property
     def text(self) -> str:
-        """One or two sentences to quote: median wall year and 90% interval."""
+        """One or two sentences to quote: median wall year and 90% interval.
+
+        Examples
+        --------
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> print(data_wall(None, Scenario.epoch2024(tokens_per_param=20), n_samples=2000).text)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Under Epoch AI 2024 (Villalobos et al.), with demand from a fixed 20 tokens per parameter, the
+        largest training run would need more text than the usable stock (used once) in 2028 (median; 90%
+        interval 2026 to 2030). P(wall by 2030) = 0.99, from 2,000 Monte Carlo samples.
+        """
         lo, hi = quantile_bounds(DEFAULT_CI)
         qs = self.year_quantiles((lo, 0.5, hi))
         med, low, high = (self._year_phrase(v) for v in qs.to_numpy()[[1, 0, 2]])
@@ -386,14 +398,36 @@ class WallForecast:
         return _demand_line(_take(self._coef, slice(None), (slice(None), None)), _take(self._ln, None))
 
     def tokens_per_param_at(self, flops: float) -> np.ndarray:
-        """Tokens per parameter demanded at compute ``flops``, per Monte Carlo sample (incl. over-training)."""
+        """Tokens per parameter demanded at compute ``flops``, per Monte Carlo sample (incl. over-training).
+
+        ``D / N = 6 D^2 / C`` since ``C = 6 N D``; for the fixed rule this is
+        ``tokens_per_param * overtraining`` whatever the compute.
+
+        Examples
+        --------
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> w = data_wall(None, Scenario.epoch2024(tokens_per_param=20, overtraining=5), n_samples=10)
+        >>> round(float(w.tokens_per_param_at(1e27)[0]), 6)
+        100.0
+        """
         ln_c = math.log(float(flops))
         dd0, ds = self._mc_demand_line()
         # N = C / (6 D), so D / N = 6 D^2 / C.
         return np.exp(2 * (dd0 + ds * ln_c) - ln_c + LN6).ravel()
 
     def demand_exponent(self) -> np.ndarray:
-        """Exponent b of the demand ``D ~ C^b`` per posterior draw (0.5 for the fixed rule)."""
+        """Exponent b of the demand ``D ~ C^b`` per posterior draw (0.5 for the fixed rule).
+
+        For the Chinchilla law ``b = alpha / (alpha + beta)``.
+
+        Examples
+        --------
+        >>> from forecast.testing import fake_fit
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> w = data_wall(fake_fit(draws=20), Scenario.epoch2024(), n_samples=10)
+        >>> round(float(w.demand_exponent().mean()), 2)   # Besiroglu: 0.348 / (0.348 + 0.366)
+        0.49
+        """
         if self._coef is None:
             return np.array([0.5])
         return self._coef["d_slope"]
@@ -449,7 +483,8 @@ class WallForecast:
             with_wall = self.draws["loss_with"].transpose("sample", "year").to_numpy()
             q_without = np.quantile(without, levels, axis=0)
             q_with = np.quantile(with_wall, levels, axis=0)
-            q_cost = np.quantile(with_wall - without, levels, axis=0)
+            # with_wall >= without by construction; clip float rounding so no "-0.0000" reaches a report
+            q_cost = np.quantile(np.maximum(with_wall - without, 0.0), levels, axis=0)
         elif max_pairs is not None and max_pairs < self.n_mc:
             n_s = self.n_samples
             rng = np.random.default_rng(np.random.SeedSequence([self.random_seed, 2000]))
@@ -464,7 +499,7 @@ class WallForecast:
                 chunk_elements=self._chunk,
                 dtype=np.float32,
             )
-            cost = with_wall - without
+            cost = np.maximum(with_wall - without, 0.0)
             # year-major copies: quantiles along contiguous rows sort much faster
             q_without, q_with, q_cost = (
                 np.quantile(np.ascontiguousarray(a.T), levels, axis=1) for a in (without, with_wall, cost)
@@ -509,14 +544,22 @@ class WallForecast:
                 )
                 buffers[0, :, sl] = without
                 buffers[1, :, sl] = with_wall
-                buffers[2, :, sl] = with_wall - without
+                buffers[2, :, sl] = np.maximum(with_wall - without, 0.0)
             for i in range(3):
                 res[i, :, j] = np.quantile(buffers[i], levels)
         return res[0], res[1], res[2]
 
     # ------------------------------------------------------- assumptions
     def assumptions(self) -> pd.DataFrame:
-        """The scenario's assumptions plus how the forecast was computed (``assumption, value, meaning, source``)."""
+        """The scenario's assumptions plus how the forecast was computed (``assumption, value, meaning, source``).
+
+        Examples
+        --------
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> w = data_wall(None, Scenario.epoch2024(tokens_per_param=20), n_samples=10)
+        >>> w.assumptions()["assumption"].tolist()[-3:]
+        ['demand', 'horizon', 'monte_carlo']
+        """
         rows = [
             {
                 "assumption": "demand",
@@ -550,7 +593,16 @@ class WallForecast:
         return pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
 
     def compare(self, other: WallForecast) -> str:
-        """Side-by-side sentence comparing this forecast with ``other``; see :func:`compare_text`."""
+        """Side-by-side sentence comparing this forecast with ``other``; see :func:`compare_text`.
+
+        Examples
+        --------
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> s = Scenario.epoch2024(tokens_per_param=20)
+        >>> over = data_wall(None, Scenario.epoch2024(tokens_per_param=20, overtraining=5))
+        >>> "earlier" in over.compare(data_wall(None, s))
+        True
+        """
         return compare_text(self, other)
 
 

@@ -358,12 +358,24 @@ class Scenario:
         unknown = sorted(set(overrides) - names)
         if unknown:
             raise ValueError(f"Scenario.epoch2024: unknown field(s) {unknown}; fields are {sorted(names)}")
-        overrides.setdefault("name", "Epoch AI 2024 (Villalobos et al.)")
+        changed = [n for n in UNCERTAIN_FIELDS if n in overrides and not _same(overrides[n], _SPEC[n][1])]
+        name = "Epoch AI 2024 (Villalobos et al.)"
+        if changed:  # say so, so that text quoting the scenario's name does not overclaim
+            name += " with " + ", ".join(changed) + " changed"
+        overrides.setdefault("name", name)
         return cls(tokens_per_param=tokens_per_param, **overrides)
 
     # ----------------------------------------------------------- describing
     def source(self, name: str) -> str:
-        """Where the value of input ``name`` comes from."""
+        """Where the value of input ``name`` comes from.
+
+        Examples
+        --------
+        >>> Scenario(epochs=4).source("epochs")
+        'set by the user'
+        >>> Scenario(epochs=4, sources={"epochs": "Muennighoff et al. 2023: ~4 epochs cost little"}).source("epochs")
+        'Muennighoff et al. 2023: ~4 epochs cost little'
+        """
         if name in self.sources:
             return self.sources[name]
         if name == "base_year":
@@ -410,14 +422,6 @@ class Scenario:
             if not (n == "tokens_per_param" and self.tokens_per_param is None)
         ]
         return "Scenario(" + ", ".join(parts) + ")"
-
-    def changed(self) -> list[str]:
-        """Inputs that differ from the Epoch 2024 defaults."""
-        return [
-            n
-            for n in UNCERTAIN_FIELDS
-            if n != "tokens_per_param" and not _same(getattr(self, n), _SPEC[n][1])
-        ]
 
     # ------------------------------------------------------------ sampling
     def sample(self, n: int, *, random_seed: int = 0) -> xr.Dataset:
