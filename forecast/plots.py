@@ -33,6 +33,7 @@ import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.ticker import MaxNLocator
 
 from forecast.config import DEFAULT_CI, INTERVAL_KIND, check_ci, quantile_bounds
 from forecast.fit import interval_stats
@@ -62,10 +63,16 @@ AXIS_LABELS: dict[str, str] = {
 """Axis labels with units, shared by every plot and the report."""
 
 FRONTIER_LABELS: dict[str, str] = {
-    "params": "Compute-optimal size N* (parameters)",
-    "tokens": "Compute-optimal data D* (tokens)",
-    "tokens_per_param": "Tokens per parameter D*/N* (tokens per parameter)",
-    "loss": "Loss on the frontier L* (nats per token)",
+    "params": "N* (parameters)",
+    "tokens": "D* (tokens)",
+    "tokens_per_param": "D*/N* (tokens per parameter)",
+    "loss": "L* (nats per token)",
+}
+FRONTIER_TITLES: dict[str, str] = {
+    "params": "Compute-optimal model size",
+    "tokens": "Compute-optimal training data",
+    "tokens_per_param": "Tokens per parameter",
+    "loss": "Loss on the frontier",
 }
 
 PARAMETER_LABELS: dict[str, str] = {
@@ -504,7 +511,7 @@ def plot_frontier(
     flops = np.asarray(draws["flops"].values, dtype=float)
     order = np.argsort(flops)
     extra = [d for d in draws[quantities[0]].dims if d not in ("chain", "draw", "flops")]
-    fig, axes, created = _new_figure_grid(ax, len(quantities), figsize=(3.6 * len(quantities), 3.9))
+    fig, axes, created = _new_figure_grid(ax, len(quantities), figsize=(3.6 * len(quantities), 4.2))
     for q, axq in zip(quantities, axes, strict=True):
         s = interval_stats(draws[q], ci)
         groups = [None] if not extra else [v for v in draws[extra[0]].values]
@@ -543,6 +550,7 @@ def plot_frontier(
             axq.set_yscale("log")
         axq.set_xlabel(AXIS_LABELS["flops"])
         axq.set_ylabel(FRONTIER_LABELS[q])
+        axq.set_title(FRONTIER_TITLES[q], fontsize=9)
         axq.grid(True, which="major", alpha=0.3)
         axq.legend(fontsize=7, frameon=False)
     if created:
@@ -610,16 +618,21 @@ def plot_wall(
     bottom.bar(years, per_year, width=0.8, color="C3", alpha=0.55, label="P(wall arrives in year)")
     bottom.set_ylabel("P(wall in year)")
     bottom.set_xlabel("Year")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     styles = {0.5: "-"}
     for level, year in q.items():
         if np.isfinite(year) and years.min() - 0.5 <= year <= years.max() + 0.5:
             for a in (top, bottom):
                 a.axvline(year, color="0.3", linestyle=styles.get(float(level), "--"), linewidth=0.9)
+            # labels sit just above the panel, where the curve cannot run through them
             top.annotate(
                 f"{float(level):.0%}: {year:.0f}",
                 (year, 1.0),
-                xytext=(3, -10),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2),
                 textcoords="offset points",
+                ha="center",
+                va="bottom",
                 fontsize=7,
                 color="0.3",
             )
@@ -628,7 +641,7 @@ def plot_wall(
     top.legend(fontsize=8, frameon=False, loc="center right")
     name = getattr(getattr(wall, "scenario", None), "name", None)
     if created:
-        top.set_title("Data wall" + (f": scenario {name}" if name else ""), fontsize=10)
+        top.set_title("Data wall" + (f": scenario {name}" if name else ""), fontsize=10, pad=14)
     if caption and created:
         never = 1.0 - (p[-1] if len(p) else 0.0)
         _add_caption(
@@ -637,13 +650,22 @@ def plot_wall(
                 "Probability that demand for training tokens at the compute frontier exceeds the usable stock "
                 "of text by each year, over the posterior and the scenario's uncertain assumptions (see the "
                 f"assumptions table). Lines: {', '.join(f'{float(v):.0%}' for v in q.index)} quantiles of the "
-                f"wall year; P(no wall by {years.max():.0f}) = {never:.0%}."
+                f"wall year; P(no wall by {years.max():.0f}) = {_percent(never)}."
             ),
         )
     return fig
 
 
 # ------------------------------------------------------------- plot_shrinkage
+def _percent(p: float) -> str:
+    """A probability in words that never rounds a small chance to 0% or a near-certainty to 100%."""
+    if 0 < p < 0.005:
+        return "<1%"
+    if 0.995 < p < 1:
+        return ">99%"
+    return f"{p:.0%}"
+
+
 def _param_label(name: str) -> str:
     return PARAMETER_LABELS.get(name, name)
 
@@ -840,6 +862,12 @@ def _prior_user_draws(fit: Fit, n: int, seed: int) -> xr.Dataset:
     return xr.Dataset({k: user[k] for k in fit.law.user_params})
 
 
+def _three(median: float, lower: float, upper: float, ci: float) -> str:
+    """``0.348 (90%: 0.337-0.360)``: three significant digits of the median, the same decimals for the bounds."""
+    decimals = max(0, 2 - int(np.floor(np.log10(abs(median))))) if median else 3
+    return f"{median:.{decimals}f} ({ci:.0%}: {lower:.{decimals}f}-{upper:.{decimals}f})"
+
+
 def _density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
     from scipy.stats import gaussian_kde
 
@@ -920,7 +948,7 @@ def plot_exponents(
                 color=colour,
                 linestyle=styles[j % len(styles)] if len(names) > 1 else "-",
                 linewidth=1.6,
-                label=f"{p}{who} posterior: {med:.3g} ({ci:.0%}: {a:.3g}-{b:.3g})",
+                label=f"{p}{who} posterior: {_three(med, a, b, ci)}",
             )
             inside = (grid >= a) & (grid <= b)
             ax.fill_between(grid[inside], dens[inside], color=colour, alpha=0.18, linewidth=0)

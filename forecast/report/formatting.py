@@ -30,6 +30,8 @@ def num(value, digits: int = TABLE_DIGITS) -> str:
     --------
     >>> num(1.8187), num(485.2104), num(7e10), num(2.3e-6), num(float("nan"))
     ('1.819', '485.2', '7e10', '2.3e-6', 'n/a')
+    >>> num(1.87996), num(2085.43), num(0.9), num(3.0004e12)
+    ('1.880', '2085', '0.9', '3.000e12')
     """
     if value is None:
         return "n/a"
@@ -45,9 +47,11 @@ def num(value, digits: int = TABLE_DIGITS) -> str:
         return "inf" if v > 0 else "-inf"
     if v == 0:
         return "0"
-    if 1e-3 <= abs(v) < 1e5:
-        return f"{v:.{digits}g}"
-    return _clean_exponent(f"{v:.{digits}g}")
+    text = f"{v:.{digits}g}"
+    if abs(float(text) - v) > 1e-12 * abs(v):  # 1e23 computed as 1.0000000000000001e23 is still exact
+        # a rounded value keeps its trailing zeros (1.880, not 1.88) so every cell shows its precision
+        text = f"{v:#.{digits}g}".replace(".e", "e").rstrip(".")
+    return text if 1e-3 <= abs(v) < 1e5 else _clean_exponent(text)
 
 
 def count(value, digits: int = 2) -> str:

@@ -525,9 +525,14 @@ def _diagnostics(fit: Fit) -> tuple[Table, dict[str, Any]]:
         ),
     )
     s = fit.sampler_settings
-    settings = ", ".join(
-        f"{k} {s[k]}" for k in ("sampler", "chains", "draws", "tune", "target_accept") if s.get(k) is not None
-    )
+    words = {
+        "sampler": "{} sampler",
+        "chains": "{} chains",
+        "draws": "{} draws per chain",
+        "tune": "{} tuning steps",
+        "target_accept": "target_accept {}",
+    }
+    settings = ", ".join(w.format(s[k]) for k, w in words.items() if s.get(k) is not None)
     if s.get("seconds"):
         settings += f", {s['seconds']:.0f} s sampling"
     return table, {"ok": d.ok, "problems": d.problems, "settings": settings}
