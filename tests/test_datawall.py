@@ -181,32 +181,9 @@ def test_year_quantiles_rejects_bad_levels():
 
 
 # ------------------------------------------------------------ properties
-hypothesis = pytest.importorskip("hypothesis")
-st = hypothesis.strategies
-
-
-def scenario_strategy():
-    positive_interval = st.tuples(st.floats(13.0, 15.5), st.floats(0.0, 1.0)).map(
-        lambda p: (10 ** p[0], 10 ** (p[0] + p[1]))
-    )
-    return st.fixed_dictionaries(
-        {
-            "compute": st.one_of(
-                st.floats(1e24, 1e27), st.floats(24.0, 26.0).map(lambda x: (10**x, 10 ** (x + 0.5)))
-            ),
-            "compute_growth": st.one_of(st.floats(1.0, 8.0), st.floats(1.2, 4.0).map(lambda g: (g, g * 1.5))),
-            "stock": st.one_of(st.floats(1e13, 1e16), positive_interval),
-            "stock_growth": st.floats(1.0, 1.2),
-            "overtraining": st.floats(0.5, 20.0),
-            "epochs": st.floats(1.0, 8.0),
-            "tokens_per_param": st.floats(5.0, 100.0),
-        }
-    )
-
-
-@hypothesis.settings(max_examples=40, deadline=None)
-@hypothesis.given(kw=scenario_strategy(), seed=st.integers(0, 10_000))
-def test_prob_by_year_never_decreases(kw, seed):
+# Each property is a check run on random scenarios: by hypothesis when it is installed (a dev
+# dependency), and always on a fixed set of numpy-drawn scenarios so CI checks them without it.
+def check_prob_by_year_never_decreases(kw, seed):
     wall = data_wall(None, Scenario(**kw), n_samples=300, random_seed=seed)
     p = wall.prob_by_year()["prob"].to_numpy()
     assert np.all(np.diff(p) >= 0) and p[0] >= 0 and p[-1] <= 1
@@ -216,9 +193,7 @@ def _scaled(value, factor):
     return tuple(v * factor for v in value) if isinstance(value, tuple) else value * factor
 
 
-@hypothesis.settings(max_examples=40, deadline=None)
-@hypothesis.given(kw=scenario_strategy(), more=st.floats(1.0, 100.0), seed=st.integers(0, 10_000))
-def test_more_stock_never_makes_the_wall_earlier(kw, more, seed):
+def check_more_stock_never_makes_the_wall_earlier(kw, more, seed):
     a = data_wall(None, Scenario(**kw), n_samples=300, random_seed=seed)
     b = data_wall(
         None, Scenario(**{**kw, "stock": _scaled(kw["stock"], more)}), n_samples=300, random_seed=seed
@@ -227,9 +202,7 @@ def test_more_stock_never_makes_the_wall_earlier(kw, more, seed):
     assert np.all(b.prob_by_year()["prob"].to_numpy() <= a.prob_by_year()["prob"].to_numpy())
 
 
-@hypothesis.settings(max_examples=40, deadline=None)
-@hypothesis.given(kw=scenario_strategy(), slower=st.floats(0.2, 1.0), seed=st.integers(0, 10_000))
-def test_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed):
+def check_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed):
     g = kw["compute_growth"]
     g_slow = tuple(max(1.0, v**slower) for v in g) if isinstance(g, tuple) else max(1.0, g**slower)
     a = data_wall(None, Scenario(**kw), n_samples=300, random_seed=seed)
@@ -237,11 +210,8 @@ def test_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed):
     assert np.all(b.draws["wall_date"].values >= a.draws["wall_date"].values)
 
 
-@hypothesis.settings(max_examples=15, deadline=None)
-@hypothesis.given(more=st.floats(1.0, 50.0), slower=st.floats(0.3, 1.0), seed=st.integers(0, 1000))
-def test_monotone_with_a_fitted_frontier(fit, more, slower, seed):
-    base = Scenario.epoch2024()
-    a = data_wall(fit, base, n_samples=200, random_seed=seed)
+def check_monotone_with_a_fitted_frontier(fit, more, slower, seed):
+    a = data_wall(fit, Scenario.epoch2024(), n_samples=200, random_seed=seed)
     richer = data_wall(
         fit, Scenario.epoch2024(stock=(1e14 * more, 1e15 * more)), n_samples=200, random_seed=seed
     )
@@ -250,6 +220,85 @@ def test_monotone_with_a_fitted_frontier(fit, more, slower, seed):
     )
     assert np.all(richer.draws["wall_date"].values >= a.draws["wall_date"].values)
     assert np.all(slow.draws["wall_date"].values >= a.draws["wall_date"].values)
+    p, p_rich = a.prob_by_year()["prob"].to_numpy(), richer.prob_by_year()["prob"].to_numpy()
+    assert np.all(np.diff(p) >= 0) and np.all(p_rich <= p)
+
+
+def random_scenario(rng: np.random.Generator) -> dict:
+    def either(fixed, interval):
+        return fixed if rng.random() < 0.5 else interval
+
+    x, lo = rng.uniform(24, 26), rng.uniform(13, 15.5)
+    g = rng.uniform(1.2, 4.0)
+    return {
+        "compute": either(10 ** rng.uniform(24, 27), (10**x, 10 ** (x + 0.5))),
+        "compute_growth": either(rng.uniform(1.0, 8.0), (g, 1.5 * g)),
+        "stock": either(10 ** rng.uniform(13, 16), (10**lo, 10 ** (lo + rng.uniform(0, 1)))),
+        "stock_growth": rng.uniform(1.0, 1.2),
+        "overtraining": rng.uniform(0.5, 20.0),
+        "epochs": rng.uniform(1.0, 8.0),
+        "tokens_per_param": rng.uniform(5.0, 100.0),
+    }
+
+
+@pytest.mark.parametrize("case", range(12))
+def test_properties_on_random_scenarios(fit, case):
+    rng = np.random.default_rng(case)
+    kw, seed = random_scenario(rng), int(rng.integers(10_000))
+    check_prob_by_year_never_decreases(kw, seed)
+    check_more_stock_never_makes_the_wall_earlier(kw, rng.uniform(1.0, 100.0), seed)
+    check_slower_compute_growth_never_makes_the_wall_earlier(kw, rng.uniform(0.2, 1.0), seed)
+    if case < 4:
+        check_monotone_with_a_fitted_frontier(fit, rng.uniform(1.0, 50.0), rng.uniform(0.3, 1.0), seed)
+
+
+try:
+    import hypothesis
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - the numpy-driven cases above still run
+    hypothesis = None
+
+if hypothesis is not None:
+
+    def scenario_strategy():
+        positive_interval = st.tuples(st.floats(13.0, 15.5), st.floats(0.0, 1.0)).map(
+            lambda p: (10 ** p[0], 10 ** (p[0] + p[1]))
+        )
+        return st.fixed_dictionaries(
+            {
+                "compute": st.one_of(
+                    st.floats(1e24, 1e27), st.floats(24.0, 26.0).map(lambda x: (10**x, 10 ** (x + 0.5)))
+                ),
+                "compute_growth": st.one_of(
+                    st.floats(1.0, 8.0), st.floats(1.2, 4.0).map(lambda g: (g, g * 1.5))
+                ),
+                "stock": st.one_of(st.floats(1e13, 1e16), positive_interval),
+                "stock_growth": st.floats(1.0, 1.2),
+                "overtraining": st.floats(0.5, 20.0),
+                "epochs": st.floats(1.0, 8.0),
+                "tokens_per_param": st.floats(5.0, 100.0),
+            }
+        )
+
+    @hypothesis.settings(max_examples=40, deadline=None)
+    @hypothesis.given(kw=scenario_strategy(), seed=st.integers(0, 10_000))
+    def test_prob_by_year_never_decreases(kw, seed):
+        check_prob_by_year_never_decreases(kw, seed)
+
+    @hypothesis.settings(max_examples=40, deadline=None)
+    @hypothesis.given(kw=scenario_strategy(), more=st.floats(1.0, 100.0), seed=st.integers(0, 10_000))
+    def test_more_stock_never_makes_the_wall_earlier(kw, more, seed):
+        check_more_stock_never_makes_the_wall_earlier(kw, more, seed)
+
+    @hypothesis.settings(max_examples=40, deadline=None)
+    @hypothesis.given(kw=scenario_strategy(), slower=st.floats(0.2, 1.0), seed=st.integers(0, 10_000))
+    def test_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed):
+        check_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed)
+
+    @hypothesis.settings(max_examples=15, deadline=None)
+    @hypothesis.given(more=st.floats(1.0, 50.0), slower=st.floats(0.3, 1.0), seed=st.integers(0, 1000))
+    def test_monotone_with_a_fitted_frontier(fit, more, slower, seed):
+        check_monotone_with_a_fitted_frontier(fit, more, slower, seed)
 
 
 # ------------------------------------------------------------ bad scenarios
