@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from forecast.backtest import Backtest  # noqa: E402
 from forecast.datawall import Scenario, data_wall  # noqa: E402
 from forecast.fit import ConvergenceWarning  # noqa: E402
 from forecast.report import write_report  # noqa: E402
@@ -123,16 +124,52 @@ def wall(fit):
 
 @pytest.fixture(scope="module")
 def backtest():
-    frame = pd.DataFrame(
-        {
-            "method": ["bayes", "point fit"],
-            "abs_rel_error": [0.0123, 0.0311],
-            "coverage": [0.9, 0.4],
-            "width": [0.08, 0.02],
-        }
-    )
-    frame.attrs["caption"] = "Backtest on the three largest runs per family; 90% equal-tailed intervals."
-    return frame
+    """A real Backtest result built from known held-out points (no sampling needed to test the report)."""
+    rng = np.random.default_rng(0)
+    n = 6
+    loss = 2.0 + 0.1 * rng.random(n)
+    rows = []
+    for method, bias, half in (("bayes", 0.01, 0.06), ("baseline", 0.04, 0.01)):
+        median = loss + bias * rng.standard_normal(n)
+        frame = pd.DataFrame(
+            {
+                "method": method,
+                "family": "besiroglu-2024",
+                "params": np.logspace(10, 11, n),
+                "tokens": np.logspace(11.3, 12.3, n),
+                "loss": loss,
+                "forecast_family": "besiroglu-2024",
+                "forecast_kind": "known family",
+                "median": median,
+            }
+        )
+        for c, scale in ((0.5, 0.4), (0.9, 1.0)):
+            tag = f"{round(100 * c)}"
+            frame[f"lower_{tag}"], frame[f"upper_{tag}"] = median - scale * half, median + scale * half
+            frame[f"covered_{tag}"] = (
+                (frame[f"lower_{tag}"] <= loss) & (loss <= frame[f"upper_{tag}"])
+            ) * 1.0
+            frame[f"width_{tag}"] = 2 * scale * half
+            frame[f"rel_width_{tag}"] = frame[f"width_{tag}"] / median
+        frame["abs_rel_error"] = (frame["median"] - loss).abs() / loss
+        rows.append(frame)
+    settings = {
+        "split": "flops",
+        "threshold": 3e21,
+        "holdout": 0.2,
+        "n_train": 88,
+        "n_test": n,
+        "trained_families": ["besiroglu-2024"],
+        "new_families": [],
+        "ci": [0.5, 0.9],
+        "law": "chinchilla",
+        "likelihood": "student_t",
+        "bayes_intervals": "posterior predictive, include the observation noise of a single run",
+        "baseline_intervals": "bootstrap percentiles (200 replicates), parameter uncertainty only",
+        "diagnostics_ok": True,
+        "diagnostics": "PASS",
+    }
+    return Backtest(points=pd.concat(rows, ignore_index=True), settings=settings, cis=(0.5, 0.9))
 
 
 @pytest.fixture(scope="module")
@@ -263,11 +300,38 @@ def test_wall_lists_every_assumption_with_its_source(report, wall):
     assert_shown(prob["P(wall by year)"], wall.prob_by_year()["prob"])
 
 
-def test_backtest_table_and_its_caption(report, backtest):
-    _, page = report
+def test_backtest_scores_equal_the_backtest_api(report, backtest):
+    html, page = report
+    metrics = backtest.metrics()
+    table = page.frame("backtest-metrics")
+    assert list(table["method"]) == ["Bayesian (this package)", "Approach 3 point fit (Hoffmann et al. 2022)"]
+    for col in ("mean abs rel error", "coverage 90", "mean width 90"):
+        assert_shown(table[col], metrics[col.replace(" ", "_")])
+    caption = page.tables["backtest-metrics"]["caption"]
+    assert (
+        "include the observation noise of a single run" in caption and "parameter uncertainty only" in caption
+    )
+    points = backtest.table()
+    bayes = points[points["method"] == "bayes"]
+    error = float((bayes["median"] - bayes["loss"]).abs().div(bayes["loss"]).mean())
+    cover = float(bayes["covered_90"].mean())
+    answers = html[html.index('id="answers"') : html.index('id="data"')]
+    assert (
+        f"Bayesian (this package): mean absolute relative error {error:.2%}, 90% intervals cover "
+        f"{cover:.0%} of the held-out runs"
+    ) in answers
+    assert len(page.frame("backtest-points")) == len(points)
+
+
+def test_backtest_as_a_plain_table(tmp_path, fit):
+    frame = pd.DataFrame({"method": ["bayes", "point fit"], "abs_rel_error": [0.0123, 0.0311]})
+    frame.attrs["caption"] = "Backtest on the three largest runs per family; 90% equal-tailed intervals."
+    page = Page(write_report(tmp_path / "r.html", fit=fit, backtest=frame, figures=False).read_text())
     t = page.tables["backtest-table"]
-    assert t["caption"].strip() == backtest.attrs["caption"]
+    assert t["caption"].strip() == frame.attrs["caption"]
     assert [r[0] for r in t["rows"]] == ["bayes", "point fit"]
+    with pytest.raises(TypeError, match="backtest must be"):
+        write_report(tmp_path / "r.html", fit=fit, backtest=object(), figures=False)
 
 
 def test_every_table_says_what_its_intervals_include(report):

@@ -723,24 +723,92 @@ def _wall_section(wall, ci: float, figure) -> dict[str, Any]:
     return out
 
 
-def _backtest_section(backtest) -> dict[str, Any]:
+METHOD_NAMES = {"bayes": "Bayesian (this package)", "baseline": "Approach 3 point fit (Hoffmann et al. 2022)"}
+
+
+def _backtest_result(backtest, ci: float) -> dict[str, Any]:
+    """A :class:`forecast.backtest.Backtest`: a sentence, the scores per method and the held-out points."""
+    s = backtest.settings
+    metrics = backtest.metrics()
+    cis = [float(c) for c in s.get("ci", [ci])]
+    tag = f"{round(100 * (ci if ci in cis else cis[-1])):d}"
+    level = int(tag) / 100
+    parts = []
+    for _, row in metrics.iterrows():
+        name = METHOD_NAMES.get(row["method"], str(row["method"]))
+        cover = row.get(f"coverage_{tag}")
+        text = f"{name}: mean absolute relative error {row['mean_abs_rel_error']:.2%}"
+        if cover is not None and np.isfinite(cover):
+            text += f", {level:.0%} intervals cover {cover:.0%} of the held-out runs"
+        parts.append(text)
+    sentence = (
+        f"Backtest: fitted to the {s['n_train']} runs with {s['split']} below {F.num(s['threshold'], 3)} and "
+        f"forecast the {s['n_test']} larger held-out runs. " + "; ".join(parts) + "."
+    )
+    if s.get("diagnostics_ok") is False:
+        sentence += " The backtest's own fit failed the convergence gate."
+    intervals = (
+        f"Bayesian intervals: {s.get('bayes_intervals', 'posterior predictive')}; "
+        f"baseline intervals: {s.get('baseline_intervals', 'n/a')}."
+    )
+    renamed = metrics.rename(columns=lambda c: c.replace("_", " "))
+    renamed["method"] = [METHOD_NAMES.get(m, m) for m in metrics["method"]]
+    tables = [
+        _frame_table(
+            renamed,
+            "backtest-metrics",
+            "Scores on the held-out runs: absolute relative error of the median forecast, the share of runs "
+            f"inside each {INTERVAL_KIND} interval (coverage, against its nominal mass) and the mean interval "
+            f"width (nats per token). {intervals}",
+        )
+    ]
+    points = backtest.table()
+    keep = [
+        c
+        for c in (
+            "method",
+            "family",
+            "forecast_family",
+            "params",
+            "tokens",
+            "loss",
+            "median",
+            f"lower_{tag}",
+            f"upper_{tag}",
+            "abs_rel_error",
+            f"covered_{tag}",
+        )
+        if c in points
+    ]
+    tables.append(
+        _frame_table(
+            points[keep].rename(columns=lambda c: c.replace("_", " ")),
+            "backtest-points",
+            f"Each held-out run: its observed loss, the median forecast and the {level:.0%} {INTERVAL_KIND} "
+            f"interval (lower/upper; covered = 1 if the run falls inside). {intervals}",
+        )
+    )
+    return {"text": sentence, "tables": tables}
+
+
+def _backtest_section(backtest, ci: float = DEFAULT_CI) -> dict[str, Any]:
+    if hasattr(backtest, "metrics") and isinstance(getattr(backtest, "settings", None), dict):
+        return _backtest_result(backtest, ci)
     out: dict[str, Any] = {"text": str(getattr(backtest, "text", "") or ""), "tables": []}
     frames: list[tuple[str, pd.DataFrame]] = []
     if isinstance(backtest, pd.DataFrame):
         frames.append(("backtest-table", backtest))
     else:
-        for name in ("table", "summary", "metrics", "to_frame"):
+        for name in ("table", "summary", "to_frame"):
             attr = getattr(backtest, name, None)
             if callable(attr):
-                try:
-                    value = attr()
-                except TypeError:
-                    continue
+                value = attr()
                 if isinstance(value, pd.DataFrame):
                     frames.append((f"backtest-{name}", value))
     if not frames and not out["text"]:
         raise TypeError(
-            "backtest must be a DataFrame or an object with a .table()/.summary() DataFrame or .text"
+            "backtest must be a forecast.backtest.Backtest, a DataFrame, or an object with a .table() or "
+            ".summary() DataFrame or a .text"
         )
     for id_, frame in frames:
         caption = str(
@@ -931,7 +999,7 @@ def _build_context(
             ci,
             sink(lambda: plots.plot_wall(wall), "wall", "Probability of reaching the data wall by each year"),
         )
-    backtest_block = _backtest_section(backtest) if backtest is not None else None
+    backtest_block = _backtest_section(backtest, ci) if backtest is not None else None
     if backtest_block and backtest_block["text"]:
         answers.append(backtest_block["text"])
 
