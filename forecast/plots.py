@@ -75,17 +75,18 @@ FRONTIER_TITLES: dict[str, str] = {
     "loss": "Loss on the frontier",
 }
 
-PARAMETER_LABELS: dict[str, str] = {
-    "E": "E, irreducible loss (nats per token)",
-    "A": "A, scale of the parameter term (nats per token x parameters^alpha)",
-    "B": "B, scale of the data term (nats per token x tokens^beta)",
-    "alpha": "alpha, exponent of model size (unitless)",
-    "beta": "beta, exponent of data (unitless)",
-    "alpha_N": "alpha_N, exponent of model size (unitless)",
-    "alpha_D": "alpha_D, exponent of data (unitless)",
-    "N_c": "N_c (parameters)",
-    "D_c": "D_c (tokens)",
+PARAMETER_INFO: dict[str, tuple[str, str]] = {
+    "E": ("irreducible loss", "nats per token"),
+    "A": ("scale of the parameter term", "nats per token x parameters^alpha"),
+    "B": ("scale of the data term", "nats per token x tokens^beta"),
+    "alpha": ("exponent of model size", "unitless"),
+    "beta": ("exponent of data", "unitless"),
+    "alpha_N": ("exponent of model size", "unitless"),
+    "alpha_D": ("exponent of data", "unitless"),
+    "N_c": ("critical model size", "parameters"),
+    "D_c": ("critical data size", "tokens"),
 }
+"""What each law parameter is and its unit, for panel titles and axis labels."""
 
 CAPTION_SIZE = 8.0
 CAPTION_GID = "forecast-caption"
@@ -667,7 +668,13 @@ def _percent(p: float) -> str:
 
 
 def _param_label(name: str) -> str:
-    return PARAMETER_LABELS.get(name, name)
+    what, unit = PARAMETER_INFO.get(name, ("", ""))
+    return f"{name} ({unit})" if unit else name
+
+
+def _param_title(name: str) -> str:
+    what, _ = PARAMETER_INFO.get(name, ("", ""))
+    return f"{name}: {what}" if what else name
 
 
 def _shrinkage_panel(
@@ -748,6 +755,7 @@ def _shrinkage_panel(
     if _spans_decades(np.concatenate([np.ravel(v) for v in values]), decades=1.0):
         ax.set_xscale("log")
     ax.set_xlabel(_param_label(param))
+    ax.set_title(_param_title(param), fontsize=9)
     ax.grid(True, axis="x", alpha=0.3)
     return has_population
 
@@ -820,7 +828,7 @@ def plot_shrinkage(
     if isinstance(ax, Axes):
         ax = [ax]
     fig, axes, created = _new_figure_grid(
-        ax, len(params), figsize=(2.2 + 3.3 * len(params) + 1.8, 1.6 + 0.5 * len(names))
+        ax, len(params), figsize=(max(6.5, 2.0 + 2.7 * len(params)), 2.6 + 0.45 * len(names))
     )
     y = np.arange(len(names))[::-1].astype(float)
     draws = {"pooled": fit.parameter_draws(None)}
@@ -834,16 +842,25 @@ def plot_shrinkage(
     ]
     for i, a in enumerate(axes):
         a.set_yticks(y, [f"{fam} ({int(counts.get(fam, 0))} runs)" for fam in names] if i == 0 else [])
-    axes[-1].legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-    label = ", ".join(params)
-    title = f"{label} by family: pooled estimates" + (" vs each family alone" if unpooled else "")
     if created:
-        fig.suptitle(title, fontsize=10)
+        # the legend goes above the panels (not beside them) so the panels keep their width and the text stays
+        # readable when the figure is scaled to a page; the panel titles name each parameter
+        handles, labels = axes[-1].get_legend_handles_labels()
+        fig.legend(
+            handles,
+            labels,
+            loc="outside upper center",
+            ncols=3 if len(labels) == 3 else 2,
+            fontsize=8,
+            frameon=False,
+        )
     else:
-        axes[0].set_title(title, fontsize=10)
+        axes[-1].legend(fontsize=7, frameon=False, loc="best")
     if caption and created:
         text = (
-            f"Points: posterior median for each family; bars: {ci:.0%} {INTERVAL_KIND} credible intervals "
+            f"Each family's {', '.join(params)} under pooling"
+            + (" and alone" if unpooled is not None else "")
+            + f". Points: posterior median; bars: {ci:.0%} {INTERVAL_KIND} credible intervals "
             "of the parameter (no observation noise involved)."
         )
         if any(populated):

@@ -30,8 +30,8 @@ def num(value, digits: int = TABLE_DIGITS) -> str:
     --------
     >>> num(1.8187), num(485.2104), num(7e10), num(2.3e-6), num(float("nan"))
     ('1.819', '485.2', '7e10', '2.3e-6', 'n/a')
-    >>> num(1.87996), num(2085.43), num(0.9), num(3.0004e12)
-    ('1.880', '2085', '0.9', '3.000e12')
+    >>> num(1.87996), num(2085.43), num(0.9), num(3.0004e12), num(1034.6, 3)
+    ('1.880', '2085', '0.9', '3.000e12', '1030')
     """
     if value is None:
         return "n/a"
@@ -48,6 +48,9 @@ def num(value, digits: int = TABLE_DIGITS) -> str:
     if v == 0:
         return "0"
     text = f"{v:.{digits}g}"
+    if "e" in text and 1e-3 <= abs(v) < 1e5:
+        # 1034.6 at 3 digits: "1030", not "1.03e+03"
+        return f"{round(v, digits - 1 - math.floor(math.log10(abs(v)))):.0f}"
     if abs(float(text) - v) > 1e-12 * abs(v):  # 1e23 computed as 1.0000000000000001e23 is still exact
         # a rounded value keeps its trailing zeros (1.880, not 1.88) so every cell shows its precision
         text = f"{v:#.{digits}g}".replace(".e", "e").rstrip(".")
@@ -59,8 +62,8 @@ def count(value, digits: int = 2) -> str:
 
     Examples
     --------
-    >>> count(7e10), count(1.4e12), count(1.45e12, 3), count(350)
-    ('70B', '1.4T', '1.45T', '350')
+    >>> count(7e10), count(1.4e12), count(1.45e12, 3), count(350), count(4.12e11)
+    ('70B', '1.4T', '1.45T', '350', '410B')
     """
     v = float(value)
     if not math.isfinite(v):
@@ -69,7 +72,10 @@ def count(value, digits: int = 2) -> str:
         if abs(v) >= scale * 0.9995:
             if abs(v) >= 1e18:
                 return _clean_exponent(f"{v:.{digits}g}")
-            return f"{v / scale:.{digits}g}{suffix}"
+            scaled = v / scale
+            if abs(scaled) >= 10**digits:  # 412B at 2 digits: "410B", not "4.1e+02B"
+                return f"{num(scaled, digits)}{suffix}"
+            return f"{scaled:.{digits}g}{suffix}"
     return num(v, max(digits, 3))
 
 
