@@ -344,6 +344,7 @@ def plot_forecast(
     x: XAxis = "flops",
     cis: Sequence[float] = (0.5, 0.9),
     families: Sequence[str] | None = None,
+    band_families: Sequence[str] | None = None,
     caption: bool = True,
     ax: Axes | None = None,
 ) -> Figure:
@@ -361,6 +362,11 @@ def plot_forecast(
         Masses of the equal-tailed bands, drawn nested (widest lightest).
     families : sequence of str, optional
         Families in the forecast to draw (default: all).
+    band_families : sequence of str, optional
+        Families drawn with bands; the others get their median line only.
+        Default: every family when there are at most two, else the first
+        one (``"new"`` when present), because overlapping fans of many
+        families hide each other.
     caption : bool, default True
         Add the caption line saying what the bands include.
     ax : matplotlib Axes, optional
@@ -400,14 +406,25 @@ def plot_forecast(
     # widest band first and lightest, so narrower bands sit on top of it, darker
     widest_first = levels[::-1]
     alphas = np.linspace(0.16, 0.38, len(levels))
+    if band_families is None:
+        banded = names if len(names) <= 2 else ["new" if "new" in names else names[0]]
+    else:
+        banded = list(band_families)
+        stray = [f for f in banded if f not in names]
+        if stray:
+            raise ValueError(
+                f"band_families names {stray[0]!r}, which is not drawn; drawn: {', '.join(names)}"
+            )
     for fam in names:
         colour = colours[fam]
         median = stats[levels[0]]["median"].sel(family=fam).values[order]
         for rank, (level, alpha) in enumerate(zip(widest_first, alphas, strict=True)):
+            if fam not in banded:
+                break
             s = stats[level]
             lower = s["lower"].sel(family=fam).values[order]
             upper = s["upper"].sel(family=fam).values[order]
-            label = (f"{level:.0%} {'band' if as_bands else 'interval'}") if fam == names[0] else None
+            label = (f"{level:.0%} {'band' if as_bands else 'interval'}") if fam == banded[0] else None
             if as_bands:
                 ax.fill_between(xs[order], lower, upper, color=colour, alpha=alpha, linewidth=0, label=label)
             else:
@@ -447,8 +464,18 @@ def plot_forecast(
         _add_caption(
             fig,
             (
-                f"Line: posterior median. Bands: {masses} {INTERVAL_KIND} credible intervals of the {what}; "
-                f"they {noise_words}. A 'new family' is one not among the fitted ones, drawn from the population."
+                f"Lines: posterior medians. Bands: {masses} {INTERVAL_KIND} credible intervals of the {what}"
+                + (
+                    f" (for {', '.join(map(_family_label, banded))}; the other families: medians only)"
+                    if len(banded) < len(names)
+                    else ""
+                )
+                + f"; they {noise_words}."
+                + (
+                    " A 'new family' is one not among the fitted ones, drawn from the population."
+                    if "new" in names
+                    else ""
+                )
             ),
         )
     return fig

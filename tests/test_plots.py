@@ -153,6 +153,19 @@ def test_fan_chart_has_nested_bands_per_ci_and_family(forecast_):
     assert "50% and 90% equal-tailed" in caption and "exclude observation noise" in caption
 
 
+def test_fan_chart_of_many_families_bands_only_the_first(fit):
+    n = np.logspace(10, 11, 4)
+    fc_ = predict(fit, params=n, tokens=20 * n, family=["new", "besiroglu-2024", "hoffmann-2022"])
+    fig = plots.plot_forecast(fc_)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3 and len(_bands(ax)) == 2  # both masses, for the new family only
+    assert "the other families: medians only" in _caption(fig)
+    ax = plots.plot_forecast(fc_, band_families=["besiroglu-2024", "hoffmann-2022"]).axes[0]
+    assert len(_bands(ax)) == 4
+    with pytest.raises(ValueError, match="not drawn"):
+        plots.plot_forecast(fc_, families=["new"], band_families=["hoffmann-2022"])
+
+
 def test_fan_chart_median_matches_the_forecast_table(forecast_):
     ax = plots.plot_forecast(forecast_, families=["new"], cis=(0.9,)).axes[0]
     table = forecast_.table(0.9).query("family == 'new'").sort_values("flops")

@@ -202,6 +202,17 @@ def _who(family: str) -> str:
     return f"Family '{family}'"
 
 
+def _families_words(families: list[str]) -> str:
+    """``new family and 4 fitted families``; names listed when there are at most two."""
+    if len(families) <= 2:
+        return " and ".join(_short_who(f) for f in families)
+    special = [_short_who(f) for f in families if f in ("new", "population")]
+    fitted = len(families) - len(special)
+    return " and ".join(
+        [*special, f"{fitted} fitted famil{'y' if fitted == 1 else 'ies'}"] if fitted else special
+    )
+
+
 def _short_who(family: str) -> str:
     return {"new": "new family", "population": "typical family"}.get(family, f"family '{family}'")
 
@@ -965,7 +976,7 @@ def _build_context(
         table = fc_.table(ci)
         noise = bool(getattr(fc_, "include_noise", False))
         answers += _forecast_sentences(table, i, ci, noise)
-        fams = ", ".join(_short_who(str(f)) for f in table["family"].unique())
+        fams = _families_words([str(f) for f in table["family"].unique()])
         forecast_blocks.append(
             {
                 "title": f"Forecast {i}: {fams}, {'with' if noise else 'without'} observation noise",
