@@ -405,7 +405,7 @@ def plot_forecast(
     colours = _family_colours(names, fitted)
     # widest band first and lightest, so narrower bands sit on top of it, darker
     widest_first = levels[::-1]
-    alphas = np.linspace(0.16, 0.38, len(levels))
+    alphas = np.linspace(0.14, 0.3, len(levels))
     if band_families is None:
         banded = names if len(names) <= 2 else ["new" if "new" in names else names[0]]
     else:

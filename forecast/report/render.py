@@ -130,7 +130,7 @@ class _FigureSink:
                 id=id, title=title, number=self.count, svg=_svg_markup(fig, f"{id}-{self.count}", title)
             )
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = f"{self.count:02d}-{id}.png"
+        name = f"{id}.png"  # ids are unique within a report
         fig.savefig(self.folder / name, dpi=110)
         plt.close(fig)
         return Figure(id=id, title=title, number=self.count, png=f"{self.relative}/{name}")
