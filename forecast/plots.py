@@ -574,7 +574,9 @@ def plot_frontier(
                 label="20 tokens/param (Hoffmann et al. 2022)",
             )
         axq.set_xscale("log")
-        if q in ("params", "tokens") or _spans_decades(s["median"].values):
+        if q in ("params", "tokens") or _spans_decades(
+            np.concatenate([s["lower"].values.ravel(), s["upper"].values.ravel()])
+        ):
             axq.set_yscale("log")
         axq.set_xlabel(AXIS_LABELS["flops"])
         axq.set_ylabel(FRONTIER_LABELS[q])
@@ -647,29 +649,25 @@ def plot_wall(
     bottom.set_ylabel("P(wall in year)")
     bottom.set_xlabel("Year")
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    styles = {0.5: "-"}
-    for level, year in q.items():
-        if np.isfinite(year) and years.min() - 0.5 <= year <= years.max() + 0.5:
-            for a in (top, bottom):
-                a.axvline(year, color="0.3", linestyle=styles.get(float(level), "--"), linewidth=0.9)
-            # labels sit just above the panel, where the curve cannot run through them
-            top.annotate(
-                f"{float(level):.0%}: {year:.0f}",
-                (year, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(0, 2),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize=7,
-                color="0.3",
-            )
+    # quantile lines are named in the legend, not beside the lines: adjacent years would overprint
+    marked = [
+        (float(level), float(year))
+        for level, year in q.items()
+        if np.isfinite(year) and years.min() - 0.5 <= year <= years.max() + 0.5
+    ]
+    for level, year in marked:
+        median = np.isclose(level, 0.5)
+        for a in (top, bottom):
+            a.axvline(year, color="0.3", linestyle="-" if median else "--", linewidth=0.9)
+    if marked:
+        words = ", ".join(f"{level:.0%}: {year:.0f}" for level, year in marked)
+        top.plot([], [], color="0.3", linestyle="--", linewidth=0.9, label=f"wall year quantiles ({words})")
     for a in (top, bottom):
         a.grid(True, alpha=0.3)
-    top.legend(fontsize=8, frameon=False, loc="center right")
+    top.legend(fontsize=8, frameon=False, loc="lower right")
     name = getattr(getattr(wall, "scenario", None), "name", None)
     if created:
-        top.set_title("Data wall" + (f": scenario {name}" if name else ""), fontsize=10, pad=14)
+        top.set_title("Data wall" + (f": scenario {name}" if name else ""), fontsize=10)
     if caption and created:
         never = 1.0 - (p[-1] if len(p) else 0.0)
         _add_caption(

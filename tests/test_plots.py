@@ -223,8 +223,10 @@ def test_wall_curve_and_year_distribution():
     np.testing.assert_allclose(np.sum(heights), prob["prob"].iloc[-1])  # bars are the per-year increments
     assert bottom.get_xlabel() == "Year" and "P(" in top.get_ylabel()
     q = wall.year_quantiles()
-    marked = {line.get_xdata()[0] for line in top.lines[1:]}
+    marked = {line.get_xdata()[0] for line in top.lines[1:] if len(line.get_xdata())}
     assert marked == set(q.values)
+    legend = [t.get_text() for t in top.get_legend().get_texts()]
+    assert any(f"50%: {q[0.5]:.0f}" in t for t in legend)
     caption = _caption(fig)
     assert "P(no wall by 2040)" in caption and "assumptions" in caption
 
