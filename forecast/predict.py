@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -314,6 +314,7 @@ def evaluate_log_mean(
     noise: tuple | None = None,
     exp: bool = False,
     random_seed: int | None = 0,
+    dtype: type = np.float64,
     block_elements: int = 1 << 18,
 ) -> np.ndarray:
     """``law.log_mean`` for every draw and every point: shape ``theta.shape + (n_points,)``.
@@ -344,6 +345,18 @@ def evaluate_log_mean(
     random_seed : int, optional
         Seed of the noise; each block has its own stream, so results do not
         depend on thread scheduling.
+    dtype : numpy dtype
+        ``float64`` (default) or ``float32``: single precision keeps about 7
+        significant digits of the loss (far below any interval's Monte Carlo
+        error) and is several times faster where ``exp`` is SIMD only in
+        single precision (CPUs without AVX-512).
+
+    Notes
+    -----
+    For the built-in Chinchilla law the loss is computed in the user's form
+    ``E + exp(a - alpha x) + exp(b - beta y)`` (two exponentials per element)
+    instead of ``exp(logsumexp(...))`` (five transcendental calls); the two are
+    the same function, and the tests check them against :meth:`Law.loss`.
 
     Examples
     --------
@@ -353,33 +366,60 @@ def evaluate_log_mean(
     >>> evaluate_log_mean(law, th, {"flops": np.zeros(5)}, {"flops": 0.0}).shape
     (3, 5)
     """
+    from forecast.laws import _chinchilla_log_mean
     from forecast.model import STUDENT_T_NU
 
+    dtype = np.dtype(dtype).type
     shape = np.broadcast_shapes(*(np.shape(v) for v in theta.values()))
     n_points = len(next(iter(logx.values())))
-    th = {k: np.broadcast_to(np.asarray(v, dtype=float), shape)[..., None] for k, v in theta.items()}
-    out = np.empty((*shape, n_points))
+    th = {k: np.broadcast_to(np.asarray(v, dtype=dtype), shape)[..., None] for k, v in theta.items()}
+    logx = {k: np.asarray(v, dtype=dtype) for k, v in logx.items()}
+    centre = {k: dtype(v) for k, v in centre.items()}
+    fused = law.log_mean is _chinchilla_log_mean
+    if fused:
+        th = {
+            "E": np.exp(th["log_E"]),
+            "a": th["a"],
+            "b": th["b"],
+            "alpha": np.exp(th["log_alpha"]),
+            "beta": np.exp(th["log_beta"]),
+        }
+    out = np.empty((*shape, n_points), dtype=dtype)
     step = max(1, block_elements // max(1, int(np.prod(shape))))
     blocks = [slice(i, min(i + step, n_points)) for i in range(0, n_points, step)]
     streams = np.random.SeedSequence(random_seed).spawn(len(blocks)) if noise is not None else blocks
 
     def work(args) -> None:
         sl, stream = args
-        value = law.log_mean(th, {k: v[sl] for k, v in logx.items()}, centre, np)
-        value = np.broadcast_to(value, out[..., sl].shape)
+        size = out[..., sl].shape
+        if fused:
+            x, y = logx["params"][sl] - centre["params"], logx["tokens"][sl] - centre["tokens"]
+            loss = np.exp(th["a"] - th["alpha"] * x)
+            loss += np.exp(th["b"] - th["beta"] * y)
+            loss += th["E"]
+            value = None
+        else:
+            value = np.broadcast_to(law.log_mean(th, {k: v[sl] for k, v in logx.items()}, centre, np), size)
         if noise is not None:
             sigma, sigma_run, likelihood = noise
             rng = np.random.default_rng(stream)
-            size = value.shape
-            eps = (
-                rng.standard_t(STUDENT_T_NU, size=size)
-                if likelihood == "student_t"
-                else rng.standard_normal(size)
-            )
-            value = value + np.asarray(sigma)[..., None] * eps
+            eps = rng.standard_normal(size, dtype=dtype)
+            if likelihood == "student_t":
+                # t_nu = Z / sqrt(chi2_nu / nu), chi2_nu = 2 Gamma(nu / 2): float32-capable, unlike standard_t
+                eps /= np.sqrt(rng.standard_gamma(STUDENT_T_NU / 2, size, dtype=dtype) * (2 / STUDENT_T_NU))
+            shift = np.asarray(sigma, dtype=dtype)[..., None] * eps
             if sigma_run is not None:
-                value = value + np.asarray(sigma_run)[..., None] * rng.standard_normal(size)
-        out[..., sl] = np.exp(value) if exp else value
+                shift += np.asarray(sigma_run, dtype=dtype)[..., None] * rng.standard_normal(
+                    size, dtype=dtype
+                )
+            if value is None:
+                loss *= np.exp(shift)
+            else:
+                value = value + shift
+        if value is None:
+            out[..., sl] = loss if exp else np.log(loss)
+        else:
+            out[..., sl] = np.exp(value) if exp else value
 
     jobs = list(zip(blocks, streams, strict=True))
     if len(jobs) == 1:
@@ -415,6 +455,7 @@ def predict(
     family: str | Sequence[str] = "new",
     include_noise: bool = False,
     random_seed: int | None = 0,
+    precision: Literal["double", "single"] = "double",
 ) -> Forecast:
     """Posterior predictive loss at new scales, vectorised over draws, families and points.
 
@@ -439,6 +480,10 @@ def predict(
         than for the law's mean.
     random_seed : int, optional
         Seed for the ``"new"`` family draws and the noise.
+    precision : {"double", "single"}
+        Arithmetic of the draws. ``"single"`` (float32) keeps ~7 significant
+        digits, far below the Monte Carlo error of any interval, and is 3-10x
+        faster on CPUs without AVX-512; use it for very large grids.
 
     Returns
     -------
@@ -473,6 +518,8 @@ def predict(
     logx = {k: np.log(inputs[k]) for k in law.inputs}
     noise = _noise_scales(fit, names) if include_noise else None
     noise_seed = int(seeds[1].generate_state(1)[0]) if random_seed is not None else None
+    if precision not in ("double", "single"):
+        raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
     values = evaluate_log_mean(
         law,
         {k: theta[k].values for k in law.params},
@@ -481,6 +528,7 @@ def predict(
         noise=noise,
         exp=True,
         random_seed=noise_seed,
+        dtype=np.float64 if precision == "double" else np.float32,
     )
     loss = xr.DataArray(
         values,

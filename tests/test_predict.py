@@ -138,27 +138,32 @@ def test_data_constrained_law_needs_unique_tokens():
     runs, _ = simulate(n_families=2, runs_per_family=8, seed=2)
     runs["unique_tokens"] = runs["tokens"] / 2
     obs = Observations(runs)
+    truth = {
+        "E": 1.869,
+        "A": 520.8,
+        "B": 1487.7,
+        "alpha": 0.3527,
+        "beta": 0.3527,
+        "R_D": 15.387756,
+        "R_N": 5.309743,
+    }
     fit = fake_fit(
         obs,
         ScalingModel(law="data_constrained"),
         draws=20,
-        truth={
-            "E": 1.869,
-            "A": 520.8,
-            "B": 1487.7,
-            "alpha": 0.3527,
-            "beta": 0.3527,
-            "R_D": 15.387756,
-            "R_N": 5.309743,
-        },
+        scale=1e-4,
+        truth=truth,
     )
     with pytest.raises(ValueError, match="unique_tokens"):
         predict(fit, params=6.34e9, tokens=242e9, family="population")
     fc_ = predict(
         fit, params=[6.34e9, 8.67e9], tokens=[242e9, 178e9], unique_tokens=25e9, family="population"
     )
-    # Muennighoff et al. (2023) check values, at the posterior median of a posterior centred on them
-    np.testing.assert_allclose(fc_.table()["median"], [2.2256440889984477, 2.2269634075087867], rtol=2e-3)
+    # a near-point-mass posterior at Muennighoff et al.'s (2023) parameters gives the law's value there
+    expected = fit.law.loss(
+        truth, params=np.array([6.34e9, 8.67e9]), tokens=np.array([242e9, 178e9]), unique_tokens=25e9
+    )
+    np.testing.assert_allclose(fc_.table()["median"], expected, rtol=1e-4)
 
 
 # ------------------------------------------------------------ real sampling
@@ -202,3 +207,42 @@ def test_new_family_is_wider_than_a_known_family(small_family_fits):
     table = predict(pooled, params=[3e9, 3e10], tokens=[6e10, 6e11], family=["family-0", "new"]).table(0.9)
     width = (table.upper - table.lower).to_numpy().reshape(2, 2)  # family x point
     assert (width[1] > 1.5 * width[0]).all(), width
+
+
+def test_single_precision_agrees_with_double(fit):
+    kw = dict(params=np.logspace(8, 12, 50), tokens=np.logspace(10, 13, 50), family=["population", "new"])
+    double = predict(fit, **kw).draws
+    single = predict(fit, **kw, precision="single").draws
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single.values, double.values, rtol=2e-6)
+    with pytest.raises(ValueError, match="precision"):
+        predict(fit, **kw, precision="half")
+
+
+def test_generic_law_path_agrees_with_the_fused_chinchilla_path(fit):
+    from dataclasses import replace
+
+    from forecast.predict import evaluate_log_mean
+
+    generic = replace(fit.law, log_mean=lambda t, lx, c, xp: fit.law.log_mean(t, lx, c, xp))
+    theta = fit.theta(None)
+    th = {k: theta[k].values for k in fit.law.params}
+    logx = {"params": np.log([1e8, 1e10, 1e12]), "tokens": np.log([2e9, 2e11, 2e13])}
+    fused = evaluate_log_mean(fit.law, th, logx, fit.centre)
+    slow = evaluate_log_mean(generic, th, logx, fit.centre)
+    np.testing.assert_allclose(fused, slow, rtol=1e-13)
+
+
+def test_student_t_noise_has_the_likelihoods_spread(fit):
+    # the noise's sd on log loss should be sigma * sqrt(nu / (nu - 2)) = sigma * sqrt(2) for nu = 4
+    from forecast.predict import evaluate_log_mean
+
+    th = {k: np.zeros(()) for k in fit.law.params}
+    logx = {"params": np.zeros(200_000), "tokens": np.zeros(200_000)}
+    centre = {"params": 0.0, "tokens": 0.0}
+    base = evaluate_log_mean(fit.law, th, logx, centre)
+    noisy = evaluate_log_mean(fit.law, th, logx, centre, noise=(np.float64(0.02), None, "student_t"))
+    shift = noisy - base
+    assert float(np.std(shift)) == pytest.approx(0.02 * np.sqrt(2), rel=0.05)
+    q = np.quantile(shift / 0.02, [0.05, 0.95])
+    np.testing.assert_allclose(q, [-2.132, 2.132], rtol=0.03)  # t_4 quantiles
