@@ -241,13 +241,15 @@ def random_scenario(rng: np.random.Generator) -> dict:
     }
 
 
-@pytest.mark.parametrize("case", range(12))
+@pytest.mark.parametrize("case", range(16))
 def test_properties_on_random_scenarios(fit, case):
     rng = np.random.default_rng(case)
     kw, seed = random_scenario(rng), int(rng.integers(10_000))
     check_prob_by_year_never_decreases(kw, seed)
-    check_more_stock_never_makes_the_wall_earlier(kw, rng.uniform(1.0, 100.0), seed)
-    check_slower_compute_growth_never_makes_the_wall_earlier(kw, rng.uniform(0.2, 1.0), seed)
+    for more in (1.001, 1.3, 3.0, 30.0):
+        check_more_stock_never_makes_the_wall_earlier(kw, more, seed)
+    for slower in (0.999, 0.8, 0.5, 0.2):
+        check_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed)
     if case < 4:
         check_monotone_with_a_fitted_frontier(fit, rng.uniform(1.0, 50.0), rng.uniform(0.3, 1.0), seed)
 
@@ -295,7 +297,7 @@ if hypothesis is not None:
     def test_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed):
         check_slower_compute_growth_never_makes_the_wall_earlier(kw, slower, seed)
 
-    @hypothesis.settings(max_examples=15, deadline=None)
+    @hypothesis.settings(max_examples=6, deadline=None)
     @hypothesis.given(more=st.floats(1.0, 50.0), slower=st.floats(0.3, 1.0), seed=st.integers(0, 1000))
     def test_monotone_with_a_fitted_frontier(fit, more, slower, seed):
         check_monotone_with_a_fitted_frontier(fit, more, slower, seed)
