@@ -1,0 +1,343 @@
+"""Fit speed and quality: nutpie vs PyMC's NUTS vs ADVI / Pathfinder vs the Approach 3 bootstrap.
+
+Simulated Chinchilla-law data (``forecast.datasets.simulate``, Besiroglu et al. 2024
+population) at three sizes:
+
+    small   5 families x 40 runs
+    medium 20 families x 50 runs
+    large  40 families x 100 runs
+
+For each size and method, a fresh Python process measures
+
+* ``cold_s``: the first fit in a new process (model build + compile included),
+* ``warm_s``: a second fit of new data of the same structure in that process
+  (compiled model cached by structure in ``forecast.model._COMPILED``),
+* ``build_s`` / ``compile_s``: ``ScalingModel.build`` and the rest of the first-fit
+  set-up (nutpie's numba compile) separately,
+* ``grad_us``: one log-density + gradient evaluation of the compiled model (nutpie only),
+  timed in a numba loop so Python call overhead is excluded,
+* on the warm fit: ``ess_s`` (min bulk ESS / sampling seconds), divergences,
+  max R-hat, ``steps_per_draw`` (mean leapfrog steps per draw),
+* ``pop_cov``: how many of the population truths (typical-family E, A, B, alpha,
+  beta and the between-family sd of log E, log alpha, log beta) the 90%
+  intervals cover, and ``fam_cov``: the share of the per-family E, A, B, alpha,
+  beta truths covered.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_fit.py --sizes small --draws 200 --tune 200 --chains 2
+    .venv/bin/python benchmarks/bench_fit.py --sizes small --json benchmarks/results/fit_small.json
+    .venv/bin/python benchmarks/bench_fit.py --fit-many --draws 300 --tune 300 --chains 2
+
+``--fit-many`` instead times 8 small fits through :func:`forecast.parallel.fit_many`
+on 2 worker processes against the same 8 fits one after another in this process,
+and checks that the posteriors are identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+START = time.perf_counter()
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+SIZES = {"small": (5, 40), "medium": (20, 50), "large": (40, 100)}
+SAMPLERS = ("nutpie", "pymc", "advi", "pathfinder", "bootstrap")
+CI = 0.9
+BOOTSTRAP_REPLICATES = 200
+
+
+# ------------------------------------------------------------------ data
+def make_data(size: str, seed: int):
+    from forecast.data import Observations
+    from forecast.datasets import simulate
+
+    n_families, runs = SIZES[size]
+    table, truth = simulate(n_families=n_families, runs_per_family=runs, seed=seed)
+    return Observations(table), truth
+
+
+def coverage_of_fit(fit, truth: pd.DataFrame) -> dict[str, float]:
+    """Coverage of the truths by the 90% equal-tailed intervals of a posterior (any method)."""
+    from forecast.config import quantile_bounds
+    from forecast.datasets.simulate import BESIROGLU_2024, DEFAULT_SPREAD
+
+    lo, hi = quantile_bounds(CI)
+    fam = fit.parameter_draws(None)
+    q = fam.quantile([lo, hi], dim=("chain", "draw"))
+    covered = []
+    for name in fit.law.user_params:
+        true = truth[name].reindex(fam["family"].values).to_numpy()
+        covered.append((q[name].sel(quantile=lo).values <= true) & (true <= q[name].sel(quantile=hi).values))
+    fam_cov = float(np.mean(np.concatenate(covered)))
+    pop = fit.parameter_draws("population")
+    checks = []
+    for name in fit.law.user_params:
+        a, b = np.quantile(pop[name].values, [lo, hi])
+        checks.append(a <= BESIROGLU_2024[name] <= b)
+    post = fit.posterior
+    for sampled, user in (("log_E", "E"), ("log_alpha", "alpha"), ("log_beta", "beta")):
+        if f"{sampled}_tau" in post:
+            a, b = np.quantile(post[f"{sampled}_tau"].values, [lo, hi])
+            checks.append(a <= DEFAULT_SPREAD[user] <= b)
+    return {"pop_cov": f"{int(np.sum(checks))}/{len(checks)}", "fam_cov": round(fam_cov, 3)}
+
+
+def coverage_of_bootstrap(pf, truth: pd.DataFrame) -> dict[str, float]:
+    from forecast.config import quantile_bounds
+    from forecast.datasets.simulate import BESIROGLU_2024
+
+    lo, hi = quantile_bounds(CI)
+    boot = pf.bootstrap
+    covered = []
+    for family, g in boot[boot["family"] != "pooled"].groupby("family"):
+        for name in ("E", "A", "B", "alpha", "beta"):
+            a, b = np.quantile(g[name], [lo, hi])
+            covered.append(a <= truth.loc[family, name] <= b)
+    pooled = boot[boot["family"] == "pooled"]
+    pop = [bool(np.quantile(pooled[n], lo) <= BESIROGLU_2024[n] <= np.quantile(pooled[n], hi))
+           for n in ("E", "A", "B", "alpha", "beta")]
+    return {"pop_cov": f"{int(np.sum(pop))}/{len(pop)} (pooled curve)", "fam_cov": round(float(np.mean(covered)), 3)}
+
+
+def gradient_us(model, obs, n_evals: int = 2000) -> float:
+    """Microseconds per log-density + gradient evaluation of the nutpie-compiled model."""
+    import numba
+
+    compiled, _ = model.compiled(obs)
+    fn = compiled.logp_func
+    shared = tuple(compiled.shared_data[compiled.shared_var_keys[v]] for v in fn.get_shared())
+    x = np.full(compiled.n_dim, 0.01)
+
+    @numba.njit
+    def loop(f, n, x, shared):
+        total = 0.0
+        for _ in range(n):
+            # use the gradient so the call cannot be optimised away
+            total += np.sum(f(x, *shared)[1])
+        return total
+
+    loop(fn.vm.jit_fn, 1, x, shared)
+    t = time.perf_counter()
+    loop(fn.vm.jit_fn, n_evals, x, shared)
+    return (time.perf_counter() - t) / n_evals * 1e6
+
+
+def mcmc_stats(fit) -> dict:
+    d = fit.diagnostics()
+    s = fit.sampler_settings
+    sampling = s["seconds"] - s["compile_seconds"]
+    stats = fit.idata["sample_stats"].to_dataset()
+    steps = next((stats[k] for k in ("n_steps", "tree_size") if k in stats), None)
+    return {
+        "warm_sampling_s": round(sampling, 2),
+        "min_ess_bulk": round(d.min_ess_bulk, 1),
+        "ess_s": round(d.min_ess_bulk / sampling, 2),
+        "divergences": d.divergences,
+        "max_rhat": round(d.max_rhat, 4),
+        "steps_per_draw": None if steps is None else round(float(steps.mean()), 1),
+        "gate": "PASS" if d.ok else "FAIL",
+    }
+
+
+# ----------------------------------------------------------- one method
+def run_child(size: str, sampler: str, args) -> dict:
+    """Everything for one (size, method), in this (fresh) process."""
+    from forecast.model import ScalingModel
+
+    imported = time.perf_counter() - START
+    obs1, truth1 = make_data(size, args.seed)
+    obs2, truth2 = make_data(size, args.seed + 1)
+    model = ScalingModel()
+    out: dict = {"size": size, "method": sampler, "import_s": round(imported, 2)}
+    kw = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "progressbar": False, "warn": False}
+    if sampler in ("nutpie", "pymc"):
+        t = time.perf_counter()
+        model.build(obs1)
+        out["build_s"] = round(time.perf_counter() - t, 2)
+        cold = model.fit(obs1, random_seed=1, sampler=sampler, **kw)
+        out["cold_s"] = round(cold.sampler_settings["seconds"], 2)
+        out["compile_s"] = round(cold.sampler_settings["compile_seconds"] - out["build_s"], 2)
+        warm = model.fit(obs2, random_seed=2, sampler=sampler, **kw)
+        out["warm_s"] = round(warm.sampler_settings["seconds"], 2)
+        out.update(mcmc_stats(warm))
+        out.update(coverage_of_fit(warm, truth2))
+        if sampler == "nutpie":
+            out["grad_us"] = round(gradient_us(model, obs2), 1)
+    elif sampler in ("advi", "pathfinder"):
+        times = []
+        for obs, seed in ((obs1, 1), (obs2, 2)):
+            t = time.perf_counter()
+            fit = approximate_fit(model, obs, sampler, seed)
+            times.append(time.perf_counter() - t)
+        out["cold_s"], out["warm_s"] = round(times[0], 2), round(times[1], 2)
+        out.update(coverage_of_fit(fit, truth2))
+        if sampler == "advi":
+            out["note"] = f"sigma median {float(fit.posterior['sigma'].median()):.4f} (true noise sd 0.01)"
+    elif sampler == "bootstrap":
+        from forecast.baselines import fit_baseline
+
+        times = []
+        for obs, seed in ((obs1, 1), (obs2, 2)):
+            t = time.perf_counter()
+            pf = fit_baseline(obs, bootstrap=BOOTSTRAP_REPLICATES, random_seed=seed)
+            times.append(time.perf_counter() - t)
+        out["cold_s"], out["warm_s"] = round(times[0], 2), round(times[1], 2)
+        out.update(coverage_of_bootstrap(pf, truth2))
+        out["note"] = f"{BOOTSTRAP_REPLICATES} bootstrap replicates per family"
+    return out
+
+
+def approximate_fit(model, obs, method: str, seed: int):
+    """ADVI or Pathfinder on the same PyMC model, wrapped as a Fit so coverage is computed the same way."""
+    import pymc as pm
+
+    from forecast.fit import Fit
+
+    pm_model = model.build(obs)
+    if method == "advi":
+        with pm_model, warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            approx = pm.fit(n=30_000, method="advi", random_seed=seed, progressbar=False)
+            idata = approx.sample(1000, random_seed=seed)
+    else:
+        import pymc_extras as pmx
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            idata = pmx.fit(method="pathfinder", model=pm_model, num_draws=1000, random_seed=seed,
+                            progressbar=False)
+    posterior = idata["posterior"].to_dataset()
+    import xarray as xr
+
+    tree = xr.DataTree.from_dict({"/posterior": posterior})
+    return Fit(idata=tree, observations=obs, model=model,
+               sampler_settings={"sampler": method, "draws": posterior.sizes["draw"], "chains": 1,
+                                 "random_seed": seed, "seconds": 0.0, "compile_seconds": 0.0})
+
+
+def spawn(size: str, sampler: str, args) -> dict:
+    cmd = [sys.executable, __file__, "--child", f"{size}:{sampler}", "--draws", str(args.draws), "--tune",
+           str(args.tune), "--chains", str(args.chains), "--seed", str(args.seed)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for line in proc.stdout.splitlines()[::-1]:
+        if line.startswith("RESULT "):
+            return json.loads(line[len("RESULT "):])
+    tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+    return {"size": size, "method": sampler, "error": " | ".join(tail)}
+
+
+# ------------------------------------------------------------- fit_many
+def bench_fit_many(args) -> dict:
+    from forecast.model import ScalingModel
+    from forecast.parallel import FitJob, fit_many
+
+    options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "warn": False}
+    jobs = [FitJob(make_data("small", args.seed + i)[0], random_seed=100 + i, options=options) for i in range(8)]
+    t = time.perf_counter()
+    parallel = fit_many(jobs, max_workers=2)
+    t_par = time.perf_counter() - t
+    t = time.perf_counter()
+    sequential = [ScalingModel().fit(j.observations, random_seed=j.random_seed, progressbar=False, **options)
+                  for j in jobs]
+    t_seq = time.perf_counter() - t
+    same = all(
+        np.array_equal(a.posterior[v].values, b.posterior[v].values)
+        for a, b in zip(parallel, sequential, strict=True) for v in a.posterior.data_vars
+    )
+    return {"benchmark": "fit_many", "fits": 8, "size": "small", "workers": 2,
+            "sampler": options, "fit_many_s": round(t_par, 1), "sequential_s": round(t_seq, 1),
+            "speedup": round(t_seq / t_par, 2), "identical_posteriors": same}
+
+
+# ----------------------------------------------------------------- main
+COLUMNS = ["size", "method", "cold_s", "warm_s", "build_s", "compile_s", "grad_us", "warm_sampling_s",
+           "min_ess_bulk", "ess_s", "divergences", "max_rhat", "steps_per_draw", "gate", "pop_cov", "fam_cov"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", default="small", help="comma list of small, medium, large (default small)")
+    p.add_argument("--samplers", default=",".join(SAMPLERS), help=f"comma list of {', '.join(SAMPLERS)}")
+    p.add_argument("--draws", type=int, default=1000)
+    p.add_argument("--tune", type=int, default=1000)
+    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="write the results here")
+    p.add_argument("--fit-many", action="store_true", help="time 8 small fits on 2 workers vs sequentially")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.child:
+        size, sampler = args.child.split(":")
+        print("RESULT " + json.dumps(run_child(size, sampler, args)), flush=True)
+        return 0
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    meta = {"when": stamp, "cpus": os.cpu_count(), "load_avg_start": os.getloadavg(),
+            "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    if args.fit_many:
+        result = {**meta, **bench_fit_many(args)}
+        print(json.dumps(result, indent=2))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=2))
+        return 0
+
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    samplers = [s.strip() for s in args.samplers.split(",") if s.strip()]
+    bad = [s for s in sizes if s not in SIZES] + [s for s in samplers if s not in SAMPLERS]
+    if bad:
+        p.error(f"unknown size/sampler {bad}; sizes: {list(SIZES)}, samplers: {list(SAMPLERS)}")
+    rows = []
+    for size in sizes:
+        for sampler in samplers:
+            if sampler == "pathfinder":
+                try:
+                    import pymc_extras  # noqa: F401
+                except ImportError:
+                    rows.append({"size": size, "method": sampler, "note": "skipped: pymc-extras not installed"})
+                    continue
+            if sampler == "bootstrap":
+                try:
+                    import forecast.baselines  # noqa: F401
+                except ImportError:
+                    rows.append({"size": size, "method": sampler, "note": "skipped: forecast.baselines missing"})
+                    continue
+            row = spawn(size, sampler, args)
+            rows.append(row)
+            print(f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {size}/{sampler}: "
+                  + ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("size", "method")), flush=True)
+    table = pd.DataFrame(rows)
+    for size in sizes:
+        ref = table[(table["size"] == size)].set_index("method")
+        if "nutpie" in ref.index and "warm_s" in ref:
+            for m in ref.index:
+                table.loc[(table["size"] == size) & (table["method"] == m), "warm_vs_nutpie"] = round(
+                    ref.loc[m, "warm_s"] / ref.loc["nutpie", "warm_s"], 2)
+    cols = [c for c in [*COLUMNS, "warm_vs_nutpie"] if c in table] + [c for c in ("note", "error") if c in table]
+    meta["load_avg_end"] = os.getloadavg()
+    print(f"\n{stamp}, {args.chains} chains x {args.draws} draws (tune {args.tune}), "
+          f"load average at start {meta['load_avg_start'][0]:.1f} on {meta['cpus']} CPUs")
+    with pd.option_context("display.width", 250, "display.max_columns", 40):
+        print(table[cols].to_string(index=False))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        payload = {**meta, "sampler": {"draws": args.draws, "tune": args.tune, "chains": args.chains},
+                   "rows": json.loads(table[cols].to_json(orient="records"))}
+        args.json.write_text(json.dumps(payload, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
