@@ -109,7 +109,7 @@ UNCERTAIN_FIELDS = tuple(_SPEC)
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "bad"
-    if isinstance(value, numbers.Real):
+    if isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0):
         return "fixed"
     if isinstance(value, tuple):
         return "interval"
