@@ -18,6 +18,7 @@ import xarray as xr  # noqa: E402
 from forecast.backtest import Backtest  # noqa: E402
 from forecast.datawall import Scenario, data_wall  # noqa: E402
 from forecast.fit import ConvergenceWarning  # noqa: E402
+from forecast.model import ScalingModel  # noqa: E402
 from forecast.report import write_report  # noqa: E402
 from forecast.report.render import SECTIONS  # noqa: E402
 from forecast.testing import fake_fit  # noqa: E402
@@ -448,3 +449,27 @@ def test_report_without_optional_parts_leaves_their_sections_out(tmp_path, fit):
     html = Path(write_report(tmp_path / "r.html", fit=fit, figures=False)).read_text()
     assert Page(html).section_ids == ["answers", "data", "model", "diagnostics", "parameters", "reproduce"]
     assert 'href="#frontier"' not in html
+
+
+def test_report_for_a_compute_only_law(tmp_path):
+    """A law of compute alone: no N/D split, so the frontier is loss only and forecasts are stated in FLOP."""
+    fit = fake_fit(model=ScalingModel(law="compute"), chains=4, draws=500, seed=4)
+    forecast_ = fit.predict(flops=np.logspace(22, 25, 4))
+    frontier = fit.frontier(np.logspace(22, 26, 5))
+    html = write_report(tmp_path / "c.html", fit=fit, forecasts=[forecast_], frontier=frontier).read_text()
+    page = Page(html)
+    answers = html[html.index('id="answers"') : html.index('id="data"')]
+    row = forecast_.table(0.9).sort_values("flops").iloc[-1]
+    assert f"trained with 1e25 FLOP reaches a mean loss of {row['median']:.3f}" in answers
+    assert page.tables["frontier-table"]["header"] == [
+        "C (FLOP)",
+        "L* (nats per token) median",
+        "L* (nats per token) 90% interval",
+    ]
+    assert re.findall(r"<figure id=\"figure-([\w-]+)\">", html) == [
+        "fit",
+        "shrinkage",
+        "exponents",
+        "forecast-1",
+        "frontier",
+    ]
