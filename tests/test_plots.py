@@ -305,3 +305,12 @@ def test_public_plots_take_options_by_keyword_and_document_them(func):
     for p in params:
         assert f"\n{p.name} :" in doc, f"{func.__name__} does not document {p.name}"
     assert "Examples" in doc and "Returns" in doc
+
+
+def test_shrinkage_and_exponents_of_an_unpooled_fit(fit):
+    alone = fake_fit(model=ScalingModel(pooling="none"), draws=100, seed=4)
+    fig = plots.plot_shrinkage(alone, param="beta")
+    assert not fig.axes[0].patches  # no population band to draw
+    assert "typical family" not in _caption(fig)
+    ax = plots.plot_exponents(alone, prior=False).axes[0]
+    assert len(ax.lines) == 2 * len(alone.families)  # no population: every family's exponents

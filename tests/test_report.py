@@ -473,3 +473,18 @@ def test_report_for_a_compute_only_law(tmp_path):
         "forecast-1",
         "frontier",
     ]
+
+
+def test_report_for_an_unpooled_fit_says_there_is_no_typical_family(tmp_path):
+    fit = fake_fit(model=ScalingModel(pooling="none"), chains=4, draws=500, seed=6)
+    forecast_ = fit.predict(params=[1e11], tokens=[2e12], family="small-lab")
+    html = write_report(tmp_path / "none.html", fit=fit, forecasts=[forecast_]).read_text()
+    answers = html[html.index('id="answers"') : html.index('id="data"')]
+    assert (
+        "has no typical family here" in answers
+        and "Family &#39;small-lab&#39; with 100B parameters" in answers
+    )
+    assert set(Page(html).frame("prior-table")["pooling"]) == {"none", "complete"}
+    assert "population" not in set(
+        Page(html).frame("parameter-table").query("parameter == 'alpha'")["family"]
+    )

@@ -175,9 +175,9 @@ def _law_sentence(fit: Fit, summary: pd.DataFrame, ci: float) -> str:
     shown = [p for p in law.user_params if p == "E" or p.startswith(("alpha", "beta"))] or list(
         law.user_params
     )
-    pop = summary[summary["family"] == "population"]
+    pop = summary[(summary["family"] == "population") & summary["parameter"].isin(shown)]
     units = {"E": " nats per token"}
-    if len(pop):
+    if set(pop["parameter"]) == set(shown):
         parts = []
         for p in shown:
             row = pop[pop["parameter"] == p].iloc[0]
@@ -189,8 +189,8 @@ def _law_sentence(fit: Fit, summary: pd.DataFrame, ci: float) -> str:
             + f" (posterior medians; {INTERVAL_KIND} intervals)."
         )
     return (
-        f"The law {law.formula} was fitted to each family separately (no pooling); the per-family "
-        "estimates are in the parameter table."
+        f"The law {law.formula} has no typical family here because some of its parameters are not pooled "
+        "across families (pooling 'none'); each family's estimates are in the parameter table."
     )
 
 
