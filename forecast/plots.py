@@ -381,8 +381,11 @@ def plot_forecast(
     >>> import numpy as np
     >>> from forecast.testing import fake_fit
     >>> from forecast.plots import plot_forecast
-    >>> fc_ = fake_fit(draws=50).predict(flops=np.logspace(21, 25, 9))   # doctest: +SKIP
-    >>> fig = plot_forecast(fc_, cis=(0.5, 0.9))                          # doctest: +SKIP
+    >>> n = np.logspace(10, 12, 5)
+    >>> fc_ = fake_fit(draws=50).predict(params=n, tokens=20 * n, family="new")
+    >>> fig = plot_forecast(fc_, cis=(0.5, 0.9))
+    >>> len(fig.axes[0].collections)  # one band per mass
+    2
     """
     x = _check_x(x)
     levels = _check_cis(cis)
@@ -520,7 +523,9 @@ def plot_frontier(
     >>> import numpy as np
     >>> from forecast.testing import fake_fit
     >>> from forecast.plots import plot_frontier
-    >>> fig = plot_frontier(fake_fit(draws=50).frontier(np.logspace(22, 27, 11)))   # doctest: +SKIP
+    >>> fig = plot_frontier(fake_fit(draws=50).frontier(np.logspace(22, 27, 11)))
+    >>> [ax.get_yscale() for ax in fig.axes][:2]
+    ['log', 'log']
     """
     ci = check_ci(ci)
     draws = frontier.draws
@@ -628,8 +633,13 @@ def plot_wall(
 
     Examples
     --------
+    >>> from forecast.datawall import Scenario, data_wall
+    >>> from forecast.testing import fake_fit
     >>> from forecast.plots import plot_wall
-    >>> fig = plot_wall(wall)   # doctest: +SKIP
+    >>> wall = data_wall(fake_fit(draws=50), Scenario.epoch2024(), n_samples=200)
+    >>> fig = plot_wall(wall)
+    >>> fig.axes[1].get_xlabel()
+    'Year'
     """
     prob = wall.prob_by_year()
     if not {"year", "prob"} <= set(prob.columns):

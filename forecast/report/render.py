@@ -905,13 +905,15 @@ def write_report(
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import tempfile
+    >>> from pathlib import Path
     >>> from forecast.testing import fake_fit
     >>> from forecast.report import write_report
     >>> fit = fake_fit(chains=4, draws=500)
-    >>> fc_ = fit.predict(flops=np.logspace(22, 25, 7), tokens=None, family="new")   # doctest: +SKIP
-    >>> write_report("report.html", fit=fit, forecasts=[fc_])                        # doctest: +SKIP
-    PosixPath('report.html')
+    >>> fc_ = fit.predict(params=[7e10], tokens=[1.4e12], family="new")
+    >>> out = write_report(Path(tempfile.mkdtemp()) / "report.html", fit=fit, forecasts=[fc_])
+    >>> "A new family" in out.read_text()
+    True
     """
     path = Path(path)
     fmt = _resolve_format(path, fmt)
