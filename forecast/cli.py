@@ -478,7 +478,7 @@ def demo(
             frontier=frontier,
             wall=wall,
             title="forecast demo: four simulated model families",
-        ) or (out / "report.html")
+        )
 
         console.print(parameter_table(fit))
         console.print(gate_line(fit))
@@ -761,6 +761,12 @@ def report(
         str, typer.Option(help="Families to forecast, comma-separated ('new' = unseen).")
     ] = "new",
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
+    figures: Annotated[
+        bool,
+        typer.Option(
+            "--figures/--no-figures", help="Embed figures (leave them out for a quick text report)."
+        ),
+    ] = True,
     samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples of the data wall.")] = 1000,
     seed: Seed = 0,
 ) -> None:
@@ -790,11 +796,15 @@ def report(
             _needs_chinchilla(loaded, "--wall")
             wall_ = _data_wall(loaded, _scenario("epoch2024"), samples=samples, seed=seed, console=console)
         out.parent.mkdir(parents=True, exist_ok=True)
-        written = (
-            write_report(
-                out, fit=loaded, forecasts=forecasts, frontier=frontier, wall=wall_, title=title, fmt=fmt
-            )
-            or out
+        written = write_report(
+            out,
+            fit=loaded,
+            forecasts=forecasts,
+            frontier=frontier,
+            wall=wall_,
+            title=title,
+            fmt=fmt,
+            figures=figures,
         )
         console.print(gate_line(loaded))
         console.print(f"Wrote {written}.")

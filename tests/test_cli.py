@@ -420,9 +420,20 @@ def test_report_writes_html_with_the_requested_forecast(model_path, tmp_path):
 
 def test_report_markdown_by_suffix(model_path, tmp_path):
     out = tmp_path / "report.md"
-    assert run("report", model_path, "-o", out).exit_code == 0
+    assert run("report", model_path, "-o", out, "--no-figures").exit_code == 0
     text = out.read_text()
     assert text.lstrip().startswith("#") and "<html" not in text.lower()
+
+
+def test_report_with_wall_lists_the_scenario_and_its_sources(model_path, tmp_path):
+    out = tmp_path / "wall.html"
+    result = run("report", model_path, "-o", out, "--wall", "--samples", "200", "--no-figures")
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert "Villalobos" in html and "P(wall by" in html
+    plain = tmp_path / "plain.html"
+    assert run("report", model_path, "-o", plain, "--no-figures").exit_code == 0
+    assert "Villalobos" not in plain.read_text()
 
 
 @pytest.mark.parametrize(
