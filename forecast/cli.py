@@ -226,7 +226,7 @@ def _fmt(x: float, kind: str = "g") -> str:
     return f"{x:.3g}"
 
 
-def parameter_table(fit: Fit, ci: float = DEFAULT_CI):
+def _parameter_table(fit: Fit, ci: float = DEFAULT_CI):
     """A rich table of the law's parameters: one row per family, median and interval per cell."""
     from rich.table import Table
 
@@ -250,7 +250,7 @@ def parameter_table(fit: Fit, ci: float = DEFAULT_CI):
     return table
 
 
-def gate_line(fit: Fit) -> str:
+def _gate_line(fit: Fit) -> str:
     """One line with the convergence gate's verdict and, on failure, the reasons."""
     d = fit.diagnostics()
     figures = (
@@ -262,7 +262,7 @@ def gate_line(fit: Fit) -> str:
     return f"Convergence gate: FAIL: {'; '.join(d.problems)}. Do not trust these numbers yet ({figures})"
 
 
-def forecast_table(table: pd.DataFrame, *, title: str):
+def _forecast_table(table: pd.DataFrame, *, title: str):
     """A rich table from :meth:`forecast.predict.Forecast.table`."""
     from rich.table import Table
 
@@ -295,28 +295,7 @@ def _noise_caption(include_noise: bool, ci: float) -> str:
     )
 
 
-def frontier_table(frontier, ci: float = DEFAULT_CI):
-    """A rich table from :meth:`forecast.frontier.Frontier.table` (one row per budget)."""
-    from rich.table import Table
-
-    long = frontier.table(ci)
-    out = Table(title=f"Compute-optimal frontier: median [{ci:.0%} interval]", title_justify="left")
-    out.add_column("FLOP", justify="right")
-    names = {"params": "N* params", "tokens": "D* tokens", "tokens_per_param": "tokens/param", "loss": "loss"}
-    present = [q for q in names if q in set(long["quantity"])]
-    for q in present:
-        out.add_column(names[q], justify="right")
-    for flops, block in long.groupby("flops", sort=True):
-        cells = []
-        for q in present:
-            r = block[block["quantity"] == q].iloc[0]
-            kind = "loss" if q == "loss" else "count"
-            cells.append(f"{_fmt(r['median'], kind)} [{_fmt(r['lower'], kind)}, {_fmt(r['upper'], kind)}]")
-        out.add_row(_fmt(flops, "count"), *cells)
-    return out
-
-
-def wall_tables(wall, fixed=None):
+def _wall_tables(wall, fixed=None):
     """Rich tables of P(wall by year) (from the fit, and from a fixed rule if given) and the assumptions."""
     from rich.table import Table
 
@@ -356,6 +335,13 @@ def optimal_allocation(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
     A forecast "at compute C" needs a split of C into N and D; the CLI uses the
     typical family's compute-optimal split so that the band shows the loss the
     next run would reach if it were sized by this fit.
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> alloc = optimal_allocation(fake_fit(draws=50), np.array([5.76e23]))
+    >>> 10 < float(alloc["tokens"][0] / alloc["params"][0]) < 30
+    True
     """
     from forecast.frontier import compute_optimal
 
@@ -480,11 +466,11 @@ def demo(
             title="forecast demo: four simulated model families",
         )
 
-        console.print(parameter_table(fit))
-        console.print(gate_line(fit))
+        console.print(_parameter_table(fit))
+        console.print(_gate_line(fit))
         table = forecast_.table(DEFAULT_CI)
         console.print(
-            forecast_table(
+            _forecast_table(
                 table[table["family"] == "new"],
                 title=f"Forecast for a new family at {' and '.join(f'{s:g}x' for s in SCALE_UPS)} "
                 "the largest compute in the data",
@@ -577,8 +563,8 @@ def fit(
             obs, draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress, warn=False
         )
         saved = result.save(out)
-        console.print(parameter_table(result, ci))
-        console.print(gate_line(result))
+        console.print(_parameter_table(result, ci))
+        console.print(_gate_line(result))
         console.print(f"Saved {saved} (+ {saved.with_suffix('.json').name}).")
 
 
@@ -656,11 +642,11 @@ def predict(
             random_seed=seed,
         )
         table = result.table(ci)
-        console.print(forecast_table(table, title=f"Forecast loss ({loaded.law.name}, {model.name})"))
+        console.print(_forecast_table(table, title=f"Forecast loss ({loaded.law.name}, {model.name})"))
         console.print(_noise_caption(result.include_noise, ci))
         if note:
             console.print(note)
-        console.print(gate_line(loaded))
+        console.print(_gate_line(loaded))
         if csv is not None:
             csv.parent.mkdir(parents=True, exist_ok=True)
             table.to_csv(csv, index=False)
@@ -713,7 +699,7 @@ def wall(
         fixed = None
         if tokens_per_param is not None:
             fixed = _data_wall(None, scen, samples=samples, seed=seed, console=console)
-        years, assumptions = wall_tables(result, fixed)
+        years, assumptions = _wall_tables(result, fixed)
         console.print(years)
         q = result.year_quantiles()
         console.print(
@@ -726,7 +712,7 @@ def wall(
             from forecast.datawall import compare_text
 
             console.print(compare_text(result, fixed))
-        console.print(gate_line(loaded))
+        console.print(_gate_line(loaded))
         if csv is not None:
             table = result.prob_by_year()
             if fixed is not None:
@@ -806,12 +792,20 @@ def report(
             fmt=fmt,
             figures=figures,
         )
-        console.print(gate_line(loaded))
+        console.print(_gate_line(loaded))
         console.print(f"Wrote {written}.")
 
 
 def main() -> None:
-    """Entry point of the ``forecast`` console script."""
+    """Entry point of the ``forecast`` console script.
+
+    Examples
+    --------
+    From a shell::
+
+        forecast --help
+        forecast demo --out demo-out
+    """
     app(prog_name="forecast")
 
 
