@@ -105,9 +105,14 @@ def coverage_of_bootstrap(pf, truth: pd.DataFrame) -> dict[str, float]:
             a, b = np.quantile(g[name], [lo, hi])
             covered.append(a <= truth.loc[family, name] <= b)
     pooled = boot[boot["family"] == "pooled"]
-    pop = [bool(np.quantile(pooled[n], lo) <= BESIROGLU_2024[n] <= np.quantile(pooled[n], hi))
-           for n in ("E", "A", "B", "alpha", "beta")]
-    return {"pop_cov": f"{int(np.sum(pop))}/{len(pop)} (pooled curve)", "fam_cov": round(float(np.mean(covered)), 3)}
+    pop = [
+        bool(np.quantile(pooled[n], lo) <= BESIROGLU_2024[n] <= np.quantile(pooled[n], hi))
+        for n in ("E", "A", "B", "alpha", "beta")
+    ]
+    return {
+        "pop_cov": f"{int(np.sum(pop))}/{len(pop)} (pooled curve)",
+        "fam_cov": round(float(np.mean(covered)), 3),
+    }
 
 
 def gradient_us(model, obs, n_evals: int = 2000) -> float:
@@ -215,24 +220,47 @@ def approximate_fit(model, obs, method: str, seed: int):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            idata = pmx.fit(method="pathfinder", model=pm_model, num_draws=1000, random_seed=seed,
-                            progressbar=False)
+            idata = pmx.fit(
+                method="pathfinder", model=pm_model, num_draws=1000, random_seed=seed, progressbar=False
+            )
     posterior = idata["posterior"].to_dataset()
     import xarray as xr
 
     tree = xr.DataTree.from_dict({"/posterior": posterior})
-    return Fit(idata=tree, observations=obs, model=model,
-               sampler_settings={"sampler": method, "draws": posterior.sizes["draw"], "chains": 1,
-                                 "random_seed": seed, "seconds": 0.0, "compile_seconds": 0.0})
+    return Fit(
+        idata=tree,
+        observations=obs,
+        model=model,
+        sampler_settings={
+            "sampler": method,
+            "draws": posterior.sizes["draw"],
+            "chains": 1,
+            "random_seed": seed,
+            "seconds": 0.0,
+            "compile_seconds": 0.0,
+        },
+    )
 
 
 def spawn(size: str, sampler: str, args) -> dict:
-    cmd = [sys.executable, __file__, "--child", f"{size}:{sampler}", "--draws", str(args.draws), "--tune",
-           str(args.tune), "--chains", str(args.chains), "--seed", str(args.seed)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        f"{size}:{sampler}",
+        "--draws",
+        str(args.draws),
+        "--tune",
+        str(args.tune),
+        "--chains",
+        str(args.chains),
+        "--seed",
+        str(args.seed),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
     return {"size": size, "method": sampler, "error": " | ".join(tail)}
 
@@ -243,26 +271,55 @@ def bench_fit_many(args) -> dict:
     from forecast.parallel import FitJob, fit_many
 
     options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "warn": False}
-    jobs = [FitJob(make_data("small", args.seed + i)[0], random_seed=100 + i, options=options) for i in range(8)]
+    jobs = [
+        FitJob(make_data("small", args.seed + i)[0], random_seed=100 + i, options=options) for i in range(8)
+    ]
     t = time.perf_counter()
     parallel = fit_many(jobs, max_workers=2)
     t_par = time.perf_counter() - t
     t = time.perf_counter()
-    sequential = [ScalingModel().fit(j.observations, random_seed=j.random_seed, progressbar=False, **options)
-                  for j in jobs]
+    sequential = [
+        ScalingModel().fit(j.observations, random_seed=j.random_seed, progressbar=False, **options)
+        for j in jobs
+    ]
     t_seq = time.perf_counter() - t
     same = all(
         np.array_equal(a.posterior[v].values, b.posterior[v].values)
-        for a, b in zip(parallel, sequential, strict=True) for v in a.posterior.data_vars
+        for a, b in zip(parallel, sequential, strict=True)
+        for v in a.posterior.data_vars
     )
-    return {"benchmark": "fit_many", "fits": 8, "size": "small", "workers": 2,
-            "sampler": options, "fit_many_s": round(t_par, 1), "sequential_s": round(t_seq, 1),
-            "speedup": round(t_seq / t_par, 2), "identical_posteriors": same}
+    return {
+        "benchmark": "fit_many",
+        "fits": 8,
+        "size": "small",
+        "workers": 2,
+        "sampler": options,
+        "fit_many_s": round(t_par, 1),
+        "sequential_s": round(t_seq, 1),
+        "speedup": round(t_seq / t_par, 2),
+        "identical_posteriors": same,
+    }
 
 
 # ----------------------------------------------------------------- main
-COLUMNS = ["size", "method", "cold_s", "warm_s", "build_s", "compile_s", "grad_us", "warm_sampling_s",
-           "min_ess_bulk", "ess_s", "divergences", "max_rhat", "steps_per_draw", "gate", "pop_cov", "fam_cov"]
+COLUMNS = [
+    "size",
+    "method",
+    "cold_s",
+    "warm_s",
+    "build_s",
+    "compile_s",
+    "grad_us",
+    "warm_sampling_s",
+    "min_ess_bulk",
+    "ess_s",
+    "divergences",
+    "max_rhat",
+    "steps_per_draw",
+    "gate",
+    "pop_cov",
+    "fam_cov",
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,8 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    meta = {"when": stamp, "cpus": os.cpu_count(), "load_avg_start": os.getloadavg(),
-            "command": " ".join([Path(sys.executable).name, *sys.argv])}
+    meta = {
+        "when": stamp,
+        "cpus": os.cpu_count(),
+        "load_avg_start": os.getloadavg(),
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+    }
     if args.fit_many:
         result = {**meta, **bench_fit_many(args)}
         print(json.dumps(result, indent=2))
@@ -306,35 +367,50 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     import pymc_extras  # noqa: F401
                 except ImportError:
-                    rows.append({"size": size, "method": sampler, "note": "skipped: pymc-extras not installed"})
+                    rows.append(
+                        {"size": size, "method": sampler, "note": "skipped: pymc-extras not installed"}
+                    )
                     continue
             if sampler == "bootstrap":
                 try:
                     import forecast.baselines  # noqa: F401
                 except ImportError:
-                    rows.append({"size": size, "method": sampler, "note": "skipped: forecast.baselines missing"})
+                    rows.append(
+                        {"size": size, "method": sampler, "note": "skipped: forecast.baselines missing"}
+                    )
                     continue
             row = spawn(size, sampler, args)
             rows.append(row)
-            print(f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {size}/{sampler}: "
-                  + ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("size", "method")), flush=True)
+            print(
+                f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {size}/{sampler}: "
+                + ", ".join(f"{k}={v}" for k, v in row.items() if k not in ("size", "method")),
+                flush=True,
+            )
     table = pd.DataFrame(rows)
     for size in sizes:
         ref = table[(table["size"] == size)].set_index("method")
         if "nutpie" in ref.index and "warm_s" in ref:
             for m in ref.index:
                 table.loc[(table["size"] == size) & (table["method"] == m), "warm_vs_nutpie"] = round(
-                    ref.loc[m, "warm_s"] / ref.loc["nutpie", "warm_s"], 2)
-    cols = [c for c in [*COLUMNS, "warm_vs_nutpie"] if c in table] + [c for c in ("note", "error") if c in table]
+                    ref.loc[m, "warm_s"] / ref.loc["nutpie", "warm_s"], 2
+                )
+    cols = [c for c in [*COLUMNS, "warm_vs_nutpie"] if c in table] + [
+        c for c in ("note", "error") if c in table
+    ]
     meta["load_avg_end"] = os.getloadavg()
-    print(f"\n{stamp}, {args.chains} chains x {args.draws} draws (tune {args.tune}), "
-          f"load average at start {meta['load_avg_start'][0]:.1f} on {meta['cpus']} CPUs")
+    print(
+        f"\n{stamp}, {args.chains} chains x {args.draws} draws (tune {args.tune}), "
+        f"load average at start {meta['load_avg_start'][0]:.1f} on {meta['cpus']} CPUs"
+    )
     with pd.option_context("display.width", 250, "display.max_columns", 40):
         print(table[cols].to_string(index=False))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = {**meta, "sampler": {"draws": args.draws, "tune": args.tune, "chains": args.chains},
-                   "rows": json.loads(table[cols].to_json(orient="records"))}
+        payload = {
+            **meta,
+            "sampler": {"draws": args.draws, "tune": args.tune, "chains": args.chains},
+            "rows": json.loads(table[cols].to_json(orient="records")),
+        }
         args.json.write_text(json.dumps(payload, indent=2))
     return 0
 

@@ -33,6 +33,7 @@ binned ranks. :func:`ecdf_plot` draws ECDF minus the uniform CDF with the band.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from forecast.data import MAX_LOSS_NATS, Observations
+from forecast.data import MAX_LOSS_NATS, DataWarning, Observations
 from forecast.model import STUDENT_T_NU, ScalingModel
 from forecast.priors import Prior
 
@@ -228,7 +229,10 @@ def simulate_from_prior(
             f"{max_tries} prior draws in a row gave losses above {MAX_LOSS_NATS} nats in this design; "
             "the priors or the design put almost no mass on plausible losses"
         )
-    obs = Observations(table[["family", "params", "tokens", "loss", "flops"]], flops="flops")
+    with warnings.catch_warnings():
+        # advice for users (e.g. N and D in lock-step in one family) is part of the design under test
+        warnings.simplefilter("ignore", DataWarning)
+        obs = Observations(table[["family", "params", "tokens", "loss", "flops"]], flops="flops")
     truth.update(centre=centre, log_mean=log_mean, rejected=rejected)
     return obs, truth
 
@@ -706,6 +710,7 @@ def sbc(
                 fit_rows.append(
                     {
                         "seed": seed,
+                        "rejected_draws": truth["rejected"],
                         "divergences": d.divergences,
                         "max_rhat": d.max_rhat,
                         "min_ess_bulk": d.min_ess_bulk,

@@ -18,6 +18,7 @@ from forecast.calibration import (
     thin_draws,
     uniformity_test,
 )
+from forecast.data import MAX_LOSS_NATS
 from forecast.model import STUDENT_T_NU, ScalingModel
 
 
@@ -150,6 +151,13 @@ def test_simulated_data_uses_the_design():
     assert abs(np.median(resid)) < 3 * truth["sigma"][0]
 
 
+def test_implausible_prior_draws_are_redrawn_on_the_data_alone():
+    # about a fifth of prior draws imply some loss above 12 nats, which Observations refuses
+    sims = [simulate_from_prior(ScalingModel(), Design(3, 10), random_seed=s) for s in range(40)]
+    assert all(obs.table["loss"].max() <= MAX_LOSS_NATS for obs, _ in sims)
+    assert sum(truth["rejected"] for _, truth in sims) > 0
+
+
 # ------------------------------------------------------------- quick SBC
 @pytest.mark.slow
 def test_quick_sbc_ranks_are_uniform():
@@ -166,5 +174,6 @@ def test_quick_sbc_ranks_are_uniform():
     )
     assert result.ranks.shape == (20, len(result.truth.columns))
     assert result.ranks.to_numpy().min() >= 0 and result.ranks.to_numpy().max() <= 100
+    assert len(result.fits) == 20 and (result.fits["rejected_draws"] >= 0).all()
     tests = result.uniformity()
     assert tests["uniform"].all(), tests
