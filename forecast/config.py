@@ -44,7 +44,7 @@ class SamplerDefaults:
     draws: int = 1000
     tune: int = 1000
     chains: int = 4
-    target_accept: float = 0.95
+    target_accept: float = 0.97
     adaptation: str = "low_rank"
     sampler: str = "nutpie"
 

@@ -201,6 +201,7 @@ class Fit:
         self.law = model.law
         self.sampler_settings = dict(sampler_settings)
         self.centre = self.law.centres(model.inputs(observations))
+        self.pooling = model.effective_pooling(len(observations.families))
         self._diagnostics: Diagnostics | None = None
 
     # ---------------------------------------------------------- accessors
@@ -238,22 +239,36 @@ class Fit:
     def _family_values(self, p: str) -> xr.DataArray:
         """Sampled-space parameter ``p`` for each fitted family, over (chain, draw, family)."""
         post = self.posterior
-        mode = self.model.pooling[p]
+        mode = self.pooling[p]
         fam = xr.DataArray(self.families, dims="family", name="family")
         if mode == "complete":
             out = post[p].expand_dims(family=len(self.families))
-        elif mode == "none" or self.model.parametrization[p] == "centred":
+        elif mode == "none":
             out = post[f"{p}_family"]
         else:
-            out = post[f"{p}_mu"] + post[f"{p}_tau"] * post[f"{p}_z"]
+            forms = self.model.parameter_forms(p, self.observations)
+            parts = []
+            for f in self.families:
+                if forms[f] == "centred":
+                    v = post[f"{p}_family"]
+                    dim = "family" if "family" in v.dims else "family_centred"
+                else:
+                    v = post[f"{p}_mu"] + post[f"{p}_tau"] * post[f"{p}_z"]
+                    dim = "family" if "family" in v.dims else "family_noncentred"
+                parts.append(v.sel({dim: f}, drop=True))
+            out = xr.concat(parts, dim="family")
         return out.assign_coords(family=fam.values).transpose("chain", "draw", "family")
 
     def _population_value(self, p: str, *, new: bool, rng: np.random.Generator) -> xr.DataArray | None:
         """A typical family (``new=False``: population median) or a new one drawn from the population."""
         post = self.posterior
-        mode = self.model.pooling[p]
+        mode = self.pooling[p]
         shape = (post.sizes["chain"], post.sizes["draw"])
         if mode == "complete":
+            if new and self.model.pooling[p] == "partial":
+                # one family: the spread a new family may have comes from its prior
+                tau = self.model.spread_prior_of(p).sample(rng, shape)
+                return post[p] + tau * rng.standard_normal(shape)
             return post[p]
         if mode == "partial":
             mu = post[f"{p}_mu"]
@@ -326,7 +341,7 @@ class Fit:
         """Observation noise scale on log loss over ``(chain, draw, family)``."""
         names = self._resolve_families(family)
         post = self.posterior
-        if self.model.pooling["sigma"] == "none":
+        if self.pooling["sigma"] == "none":
             fitted = post["sigma_family"].assign_coords(family=self.families)
             parts = [fitted.sel(family=n, drop=True) if n in self.families
                      else fitted.median("family") for n in names]
@@ -362,7 +377,7 @@ class Fit:
             raise ValueError("fmt must be 'long'")
         blocks = [self.parameter_draws(None)]
         pop_names = [p for p, u in zip(self.law.params, self.law.user_params, strict=True)
-                     if self.model.pooling[p] != "none"]
+                     if self.pooling[p] != "none"]
         if len(pop_names) == len(self.law.params):
             blocks.append(self.parameter_draws(["population"]))
         rows = []
@@ -377,7 +392,7 @@ class Fit:
                                  "r_hat": float(rhat[name].sel(family=fam)),
                                  "ess_bulk": float(ess[name].sel(family=fam))})
         post = self.posterior
-        extra = {f"tau[{p}]": post[f"{p}_tau"] for p in self.law.params if self.model.pooling[p] == "partial"}
+        extra = {f"tau[{p}]": post[f"{p}_tau"] for p in self.law.params if self.pooling[p] == "partial"}
         if "sigma" in post:
             extra["sigma"] = post["sigma"]
         if "sigma_run" in post:

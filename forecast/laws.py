@@ -152,7 +152,9 @@ CHINCHILLA = Law(
     user_params=("E", "A", "B", "alpha", "beta"),
     priors={"log_E": _E_PRIOR, "a": _TERM_PRIOR, "b": _TERM_PRIOR,
             "log_alpha": _EXP_PRIOR, "log_beta": _EXP_PRIOR},
-    spread={"log_E": 0.15, "a": 0.5, "b": 0.5, "log_alpha": 0.2, "log_beta": 0.2},
+    # between-family spread (sd of the sampled parameter), e.g. E 1.69-2.3 nats across
+    # datasets, exponents 0.28-0.37 across published fits of similar recipes
+    spread={"log_E": 0.1, "a": 0.5, "b": 0.5, "log_alpha": 0.15, "log_beta": 0.15},
     log_mean=_chinchilla_log_mean,
     to_user=_chinchilla_to_user,
     from_user=_chinchilla_from_user,
@@ -187,7 +189,7 @@ COMPUTE = Law(
     priors={"log_E": _E_PRIOR, "a": _TERM_PRIOR,
             # compute exponents are roughly alpha*beta/(alpha+beta) ~ 0.15
             "log_alpha": Prior("Normal", mu=float(np.log(0.15)), sigma=0.5)},
-    spread={"log_E": 0.15, "a": 0.5, "log_alpha": 0.2},
+    spread={"log_E": 0.1, "a": 0.5, "log_alpha": 0.15},
     log_mean=_compute_log_mean,
     to_user=_compute_to_user,
     from_user=_compute_from_user,
@@ -276,8 +278,9 @@ def effective_data(tokens, unique_tokens, r_star, xp=np):
     (Muennighoff et al. 2023, eq. 5): repeated tokens are worth less and less,
     and D' never exceeds ``U (1 + R*)``.
     """
-    repeats = xp.maximum(tokens / unique_tokens - 1.0, 0.0)
-    return unique_tokens * (1.0 - r_star * xp.expm1(-repeats / r_star))
+    unique = xp.minimum(unique_tokens, tokens)  # a pool larger than the run: no repeats, D' = D
+    repeats = tokens / unique - 1.0
+    return unique * (1.0 - r_star * xp.expm1(-repeats / r_star))
 
 
 def _dc_log_mean(t, lx, c, xp):

@@ -10,8 +10,8 @@ chooses one of:
 
 * ``"partial"`` (default): ``theta_f ~ N(mu, tau)`` (centred; or
   ``mu + tau * z_f`` non-centred), ``mu`` from the law's prior,
-  ``tau ~ Gamma(2, 2 / spread)``; families share the population and a family
-  with few runs borrows strength.
+  ``tau ~ LogNormal(log(spread), 0.5)``; families share the population and a
+  family with few runs borrows strength.
 * ``"none"``: each family gets the prior independently; nothing is shared.
 * ``"complete"``: one value for all families.
 
@@ -47,11 +47,11 @@ POOLING_MODES = ("partial", "none", "complete")
 LIKELIHOODS = ("student_t", "normal")
 STUDENT_T_NU = 4.0
 
-# Exponents vary little between families compared with how well each family's
-# runs pin them down only when families are similar; non-centring them avoids
-# the funnel at small spread, while amplitudes and E (well identified per family)
-# sample best centred. Measured on simulated 5 x 40 data (see benchmarks/).
-DEFAULT_PARAMETRIZATION = {"log_alpha": "noncentred", "log_beta": "noncentred"}
+# Centred effects for data-rich families, non-centred for sparse ones, a zero-avoiding
+# log-normal spread prior and nutpie's low-rank mass matrix: on simulated 5 x 40 data
+# this took ~25 leapfrog steps per draw with no divergence, against ~650 for
+# non-centred effects with a diagonal mass matrix (numbers in benchmarks/README.md).
+PARAMETRIZATIONS = ("auto", "centred", "noncentred")
 
 DEFAULT_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.05)
 DEFAULT_RUN_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.02)
@@ -85,15 +85,21 @@ class ScalingModel:
         each partially pooled parameter (sampled space).
     likelihood : {"student_t", "normal"}
         Noise on log loss; Student-t (nu=4) is robust to the occasional bad run.
-    parametrization : {"centred", "noncentred"}
-        How partially pooled family effects are sampled. Centred (default)
-        suits families with many runs, where the data pin each family down;
-        non-centred suits families with a handful of runs each.
-    spread_prior : {"gamma", "halfnormal"}
-        Prior on each ``tau``: ``Gamma(2, 2/spread)`` (default; zero-avoiding,
-        as recommended for variance parameters with few groups by Chung et al.
-        2013, which removes the funnel at ``tau -> 0`` that makes the centred
-        form diverge) or ``HalfNormal(spread)``.
+    parametrization : {"auto", "centred", "noncentred"} or dict
+        How partially pooled family effects are sampled. Centred suits a
+        family whose many runs pin it down; non-centred suits a family with a
+        handful of runs, whose effect the population mostly sets. ``"auto"``
+        (default) chooses per family: centred with at least
+        ``centred_min_runs`` distinct (N, D) points, non-centred below.
+    centred_min_runs : int
+        Threshold of the ``"auto"`` choice.
+    spread_prior : {"lognormal", "gamma", "halfnormal"}
+        Prior on each ``tau``: ``LogNormal(log(spread), 0.5)`` (default),
+        ``Gamma(2, 2/spread)`` or ``HalfNormal(spread)``. The default is
+        zero-avoiding (boundary-avoiding priors for variance parameters with
+        few groups: Chung et al. 2013): it says families differ by about
+        ``spread`` (90%: 0.44x to 2.3x that), and it removes the funnel at
+        ``tau -> 0`` that makes centred family effects diverge.
     run_effects : bool, optional
         Add a shared offset per training run (for checkpoints). Default: on
         when the observations have a ``run`` column with repeated runs.
@@ -113,9 +119,10 @@ class ScalingModel:
         priors: Mapping[str, Prior] | None = None,
         spread: Mapping[str, float] | None = None,
         likelihood: Literal["student_t", "normal"] = "student_t",
-        parametrization: Literal["noncentred", "centred"] | Mapping[str, str] | None = None,
+        parametrization: Literal["auto", "noncentred", "centred"] | Mapping[str, str] | None = None,
+        centred_min_runs: int = 10,
         run_effects: bool | None = None,
-        spread_prior: Literal["gamma", "lognormal", "halfnormal"] = "gamma",
+        spread_prior: Literal["gamma", "lognormal", "halfnormal"] = "lognormal",
     ) -> None:
         self.law = get_law(law)
         alias = dict(zip(self.law.user_params, self.law.params, strict=True))
@@ -163,12 +170,13 @@ class ScalingModel:
         self.likelihood = likelihood
         if isinstance(parametrization, str):
             parametrization = {p: parametrization for p in self.law.params}
-        resolved_par = {p: DEFAULT_PARAMETRIZATION.get(p, "centred") for p in self.law.params}
+        resolved_par = {p: "auto" for p in self.law.params}
         for name, form in dict(parametrization or {}).items():
-            if form not in ("noncentred", "centred"):
-                raise ValueError(f"parametrization must be 'noncentred' or 'centred', got {form!r} for {name!r}")
+            if form not in PARAMETRIZATIONS:
+                raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}, got {form!r} for {name!r}")
             resolved_par[key(name)] = form
         self.parametrization: dict[str, str] = resolved_par
+        self.centred_min_runs = int(centred_min_runs)
         self.run_effects = run_effects
         if spread_prior not in ("gamma", "lognormal", "halfnormal"):
             raise ValueError(f"spread_prior must be 'gamma', 'lognormal' or 'halfnormal', got {spread_prior!r}")
@@ -184,6 +192,7 @@ class ScalingModel:
             "spread": dict(self.spread),
             "likelihood": self.likelihood,
             "parametrization": self.parametrization,
+            "centred_min_runs": self.centred_min_runs,
             "run_effects": self.run_effects,
             "spread_prior": self.spread_prior,
         }
@@ -198,17 +207,32 @@ class ScalingModel:
             spread=settings["spread"],
             likelihood=settings["likelihood"],
             parametrization=settings.get("parametrization"),
+            centred_min_runs=settings.get("centred_min_runs", 10),
             run_effects=settings.get("run_effects"),
-            spread_prior=settings.get("spread_prior", "halfnormal"),
+            spread_prior=settings.get("spread_prior", "lognormal"),
         )
 
     def __repr__(self) -> str:
         lines = [f"ScalingModel({self.law.formula})", f"  likelihood: {self.likelihood} on log loss"]
         for p in self.law.params:
             lines.append(f"  {p:<12} {self.pooling[p]:<9} prior {self.priors[p]!r}"
-                         + (f", spread HalfNormal({self.spread[p]})" if self.pooling[p] == "partial" else ""))
+                         + (f", spread {self.spread_prior_of(p)!r}" if self.pooling[p] == "partial" else ""))
         lines.append(f"  {'sigma':<12} {self.pooling['sigma']:<9} prior {self.priors['sigma']!r}")
         return "\n".join(lines)
+
+    def effective_pooling(self, n_families: int) -> dict[str, str]:
+        """Pooling as built for data with ``n_families`` families.
+
+        With a single family there is nothing to pool: partially pooled
+        parameters are sampled as that family's own values (sampling a
+        population mean and spread that only the prior informs would make a
+        funnel and teach nothing). Forecasts for ``family="new"`` then add the
+        between-family spread drawn from its prior, so they stay honest about
+        how much a new family may differ.
+        """
+        if n_families > 1:
+            return dict(self.pooling)
+        return {p: ("complete" if m == "partial" else m) for p, m in self.pooling.items()}
 
     def _uses_runs(self, obs: Observations) -> bool:
         has_repeats = "run" in obs.table and obs.table["run"].duplicated().any()
@@ -238,6 +262,9 @@ class ScalingModel:
         centre = self.law.centres(logx)
         families = obs.families
         coords = {"family": families, "obs": np.arange(len(obs))}
+        forms = self.family_forms(obs)
+        for form in ("centred", "noncentred"):
+            coords[f"family_{form}"] = [f for f in families if forms[f] == form]
         use_runs = self._uses_runs(obs)
         if use_runs:
             runs = list(dict.fromkeys(obs.table["run"]))
@@ -246,7 +273,8 @@ class ScalingModel:
             fam = pm.Data("family_idx", obs.family_index, dims="obs")
             x = {k: pm.Data(f"log_{k}", v, dims="obs") for k, v in logx.items()}
             c = {k: pm.Data(f"centre_{k}", v) for k, v in centre.items()}
-            theta = {p: self._parameter(p, fam) for p in self.law.params}
+            pooling = self.effective_pooling(len(families))
+            theta = {p: self._parameter(p, fam, pooling[p], forms) for p in self.law.params}
             mu = self.law.log_mean(theta, x, c, pt)
             if use_runs:
                 run_idx = pm.Data("run_idx", obs.table["run"].map({r: i for i, r in enumerate(runs)})
@@ -265,23 +293,46 @@ class ScalingModel:
                 pm.Normal("log_loss", mu=mu, sigma=sigma, observed=y, dims="obs")
         return model
 
-    def _parameter(self, p: str, fam):
-        import pymc as pm
+    def family_forms(self, obs: Observations) -> dict[str, str]:
+        """Centred or non-centred effects for each family under ``parametrization="auto"``."""
+        points = obs.table.drop_duplicates(["family", "params", "tokens"]).groupby("family").size()
+        return {f: "centred" if points[f] >= self.centred_min_runs else "noncentred" for f in obs.families}
 
-        mode = self.pooling[p]
+    def parameter_forms(self, p: str, obs: Observations) -> dict[str, str]:
+        """The form of each family's effect for law parameter ``p``."""
+        if self.parametrization[p] != "auto":
+            return {f: self.parametrization[p] for f in obs.families}
+        return self.family_forms(obs)
+
+    def _parameter(self, p: str, fam, mode: str, auto_forms: dict[str, str]):
+        import pymc as pm
+        import pytensor.tensor as pt
+
         prior = self.priors[p]
         if mode == "complete":
             return prior.create(p)
         if mode == "none":
             return prior.create(f"{p}_family", dims="family")[fam]
         mu = prior.create(f"{p}_mu")
-        tau = self._spread_prior(p).create(f"{p}_tau")
-        if self.parametrization[p] == "centred":
+        tau = self.spread_prior_of(p).create(f"{p}_tau")
+        families = list(auto_forms)
+        forms = auto_forms if self.parametrization[p] == "auto" else dict.fromkeys(families, self.parametrization[p])
+        centred = [i for i, f in enumerate(families) if forms[f] == "centred"]
+        if len(centred) == len(families):
             return pm.Normal(f"{p}_family", mu=mu, sigma=tau, dims="family")[fam]
-        z = pm.Normal(f"{p}_z", 0.0, 1.0, dims="family")
-        return (mu + tau * z)[fam]
+        if not centred:
+            z = pm.Normal(f"{p}_z", 0.0, 1.0, dims="family")
+            return (mu + tau * z)[fam]
+        # Mixed: data-rich families centred, sparse ones non-centred, in one vector.
+        sparse = [i for i in range(len(families)) if i not in centred]
+        rich = pm.Normal(f"{p}_family", mu=mu, sigma=tau, dims="family_centred")
+        z = pm.Normal(f"{p}_z", 0.0, 1.0, dims="family_noncentred")
+        vec = pt.zeros(len(families))
+        vec = pt.set_subtensor(vec[np.array(centred)], rich)
+        vec = pt.set_subtensor(vec[np.array(sparse)], mu + tau * z)
+        return vec[fam]
 
-    def _spread_prior(self, p: str) -> Prior:
+    def spread_prior_of(self, p: str) -> Prior:
         """Prior on the between-family spread ``tau`` of parameter ``p``, with mean ``spread[p]``."""
         scale = self.spread[p]
         if self.spread_prior == "gamma":
@@ -302,6 +353,7 @@ class ScalingModel:
 
     def _structure_key(self, obs: Observations) -> str:
         shape = {"n_obs": len(obs), "n_family": len(obs.families),
+                 "forms": [self.family_forms(obs)[f] for f in obs.families],
                  "runs": (int(obs.table["run"].nunique()) if self._uses_runs(obs) else 0)}
         blob = json.dumps({"settings": self.settings(), "shape": shape}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()

@@ -39,6 +39,8 @@ def test_repetition_has_diminishing_value():
     assert np.all(np.diff(d_eff) > 0)
     assert d_eff[-1] < u * (1 + 15.4)
     assert d_eff[1] == pytest.approx(u * (1 + 15.4 * (1 - np.exp(-3 / 15.4))))
+    # a pool larger than the run: nothing repeats and the effective data are the tokens seen
+    assert laws.effective_data(5e9, u, 15.4) == pytest.approx(5e9)
 
 
 def test_chinchilla_formula():
