@@ -37,7 +37,7 @@ from typing import Literal
 
 import numpy as np
 
-from forecast.config import DEFAULT_SEED, SAMPLER
+from forecast.config import SAMPLER
 from forecast.data import Observations
 from forecast.laws import Law, get_law
 from forecast.priors import Prior
