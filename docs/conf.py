@@ -10,6 +10,7 @@ Notebooks are rendered from their stored outputs (``nb_execution_mode = "off"``)
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -31,6 +32,10 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
 ]
+# MathJax from the docs' own static files when sphinx-mathjax-offline is installed (so the
+# docs read offline too); from the MathJax CDN otherwise.
+if importlib.util.find_spec("sphinx-mathjax-offline") is not None:
+    extensions.append("sphinx-mathjax-offline")
 
 # Nothing is executed while building: notebooks show the outputs stored by their last run.
 nb_execution_mode = "off"
@@ -54,6 +59,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"forecast {release}"
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 4,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
