@@ -145,6 +145,15 @@ class Backtest:
         The Bayesian fit to the training runs.
     baseline : PointFit or None
         The Approach 3 fit to the training runs.
+
+    Examples
+    --------
+    >>> from forecast.datasets import simulate
+    >>> from forecast.testing import fake_fit
+    >>> obs = Observations(simulate(n_families=2, runs_per_family=10, seed=0)[0])
+    >>> bt = backtest(obs, fit_fn=lambda o, m, **kw: fake_fit(o, m, draws=50), baseline=False)
+    >>> bt.metrics()[["method", "n"]].values.tolist()
+    [['bayes', 4]]
     """
 
     points: pd.DataFrame
@@ -154,7 +163,12 @@ class Backtest:
     cis: tuple[float, ...] = field(default=(0.5, 0.9))
 
     def table(self) -> pd.DataFrame:
-        """Per-point forecasts and scores, one row per held-out run and method."""
+        """Per-point forecasts and scores, one row per held-out run and method.
+
+        Examples
+        --------
+        >>> bt.table()[["method", "family", "loss", "median", "covered_90"]]   # doctest: +SKIP
+        """
         out = self.points.copy()
         out.attrs.update(self.settings)
         return out

@@ -193,6 +193,13 @@ class PointFit:
     bootstrap : pandas.DataFrame or None
         Refitted parameters per bootstrap replicate: columns ``family,
         replicate, E, A, B, alpha, beta``.
+
+    Examples
+    --------
+    >>> from forecast.testing import BESIROGLU_2024 as p
+    >>> pf = PointFit(pd.DataFrame([p], index=["pooled"]))
+    >>> round(float(pf.predict(params=7e10, tokens=1.4e12)["median"].iloc[0]), 3)
+    1.973
     """
 
     params: pd.DataFrame
@@ -201,6 +208,7 @@ class PointFit:
 
     @property
     def families(self) -> list[str]:
+        """The families fitted one by one (``"pooled"`` excluded)."""
         return [f for f in self.params.index if f != "pooled"]
 
     def __repr__(self) -> str:

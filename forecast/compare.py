@@ -68,7 +68,14 @@ def log_likelihood(fit: Fit) -> xr.DataArray:
 
 
 def with_log_likelihood(fit: Fit) -> xr.DataTree:
-    """The fit's DataTree with ``log_likelihood`` and ``observed_data`` groups added (for ArviZ)."""
+    """The fit's DataTree with ``log_likelihood`` and ``observed_data`` groups added (for ArviZ).
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> sorted(with_log_likelihood(fake_fit(draws=10)).children)
+    ['log_likelihood', 'observed_data', 'posterior', 'sample_stats']
+    """
     obs = fit.observations
     groups = {
         f"/{name}": fit.idata[name].to_dataset()

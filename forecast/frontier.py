@@ -213,6 +213,13 @@ class Frontier:
     fit_info : dict
         Law, likelihood, fitted families, draws; ``method`` is
         ``"closed form"``, ``"numeric"`` or ``"compute law"``.
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> fr = frontier(fake_fit(draws=20), flops=[1e22, 1e24])
+    >>> fr.params.dims, fr.fit_info["method"]
+    (('chain', 'draw', 'flops'), 'closed form')
     """
 
     draws: xr.Dataset
@@ -224,6 +231,7 @@ class Frontier:
 
     @property
     def flops(self) -> np.ndarray:
+        """The compute budgets (FLOP)."""
         return self.draws["flops"].values
 
     def __repr__(self) -> str:

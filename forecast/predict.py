@@ -212,6 +212,13 @@ class Forecast:
         The families forecast (fitted names, ``"new"``, ``"population"``).
     fit_info : dict
         Law, formula, likelihood, fitted families and draws, for reports.
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> fc_ = predict(fake_fit(draws=20), params=[1e9, 1e10], tokens=2e11, family=["population", "new"])
+    >>> fc_.families, fc_.include_noise, fc_.fit_info["law"]
+    (['population', 'new'], False, 'chinchilla')
     """
 
     draws: xr.DataArray
@@ -221,7 +228,14 @@ class Forecast:
 
     @property
     def points(self) -> pd.DataFrame:
-        """The forecast points: one row per point with its inputs."""
+        """The forecast points: one row per point with its inputs.
+
+        Examples
+        --------
+        >>> from forecast.testing import fake_fit
+        >>> predict(fake_fit(draws=5), params=1e9, flops=1.2e20).points["tokens"].tolist()
+        [20000000000.0]
+        """
         return pd.DataFrame({k: self.draws[k].values for k in INPUTS if k in self.draws.coords})
 
     def __repr__(self) -> str:
@@ -433,7 +447,14 @@ def evaluate_log_mean(
 
 
 def fit_info(fit: Fit) -> dict[str, Any]:
-    """Facts about a fit that every output carries (law, likelihood, families, draws)."""
+    """Facts about a fit that every output carries (law, likelihood, families, draws).
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> fit_info(fake_fit(chains=2, draws=10))["draws"]
+    10
+    """
     post = fit.posterior
     return {
         "law": fit.law.name,

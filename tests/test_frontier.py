@@ -156,3 +156,24 @@ def test_real_chinchilla_fit_puts_about_20_tokens_per_param_at_chinchilla_comput
     tpp = frontier(fit, flops=CHINCHILLA_FLOPS).table(0.9).set_index("quantity").loc["tokens_per_param"]
     assert 14 < tpp["median"] < 26, tpp
     assert tpp["upper"] < 50, tpp  # excludes Hoffmann's ~70-90
+
+
+def test_data_constrained_frontier_is_chinchillas_without_repetition():
+    from forecast.datasets import simulate
+
+    runs, _ = simulate(n_families=2, runs_per_family=8, seed=2)
+    runs["unique_tokens"] = runs["tokens"]
+    fit = fake_fit(Observations(runs), ScalingModel(law="data_constrained"), draws=30)
+    fr = frontier(fit, flops=[1e21, 1e24])
+    user = fit.parameter_draws("population")
+    expected = compute_optimal({k: user[k] for k in ("E", "A", "B", "alpha", "beta")}, [1e21, 1e24])
+    np.testing.assert_allclose(
+        fr.draws["tokens"].values, expected["tokens"].transpose("chain", "draw", "flops"), rtol=1e-12
+    )
+    # and it is the optimum of the law itself when the data are all unique (no repetition)
+    n, d = fr.draws["params"].values, fr.draws["tokens"].values
+    p = {k: user[k].values[..., None] for k in fit.law.user_params}
+    best = fit.law.loss(p, params=n, tokens=d, unique_tokens=d)
+    np.testing.assert_allclose(best, fr.draws["loss"].values, rtol=1e-10)
+    other = fit.law.loss(p, params=n * 1.1, tokens=d / 1.1, unique_tokens=d / 1.1)
+    assert (other > best).all()
