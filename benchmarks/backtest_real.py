@@ -4,6 +4,9 @@ Cases (data read from ``../shared/data``, never copied):
 
 * ``porian-flops``: Porian et al. (2024) compute-optimal runs, 10 families
   (5 recipes x 2 datasets); hold out the top 20% by compute.
+* ``porian-flops-compute-law``: the same split with the compute-only law
+  ``L(C) = E + A C^-alpha`` (the natural law for compute-optimal runs; the
+  baseline is still the Chinchilla point fit).
 * ``opt-flops``: OPT 125M-175B checkpoints (one family; checkpoints grouped by
   ``run="model"``); hold out the top 20% by compute.
 * ``opt-params``: the same, holding out the two largest models (N > 2e10) whole.
@@ -33,11 +36,15 @@ import pandas as pd
 
 from forecast.backtest import backtest
 from forecast.data import Observations
+from forecast.model import ScalingModel
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 CASES = {
     "porian-flops": dict(file="porian_compute_optimal.csv", load={}, split="flops", holdout=0.2),
+    "porian-flops-compute-law": dict(
+        file="porian_compute_optimal.csv", load={}, split="flops", holdout=0.2, law="compute"
+    ),
     "opt-flops": dict(file="opt_checkpoints.csv", load={"run": "model"}, split="flops", holdout=0.2),
     "opt-params": dict(file="opt_checkpoints.csv", load={"run": "model"}, split="params", holdout=2e10),
 }
@@ -79,6 +86,7 @@ def main() -> None:
             warnings.simplefilter("always")
             bt = backtest(
                 obs,
+                model=ScalingModel(law=case.get("law", "chinchilla")),
                 split=case["split"],
                 holdout=case["holdout"],
                 bootstrap=args.bootstrap,
