@@ -473,7 +473,7 @@ def predict(
     flops: Any = None,
     *,
     unique_tokens: Any = None,
-    family: str | Sequence[str] = "new",
+    family: str | Sequence[str] | None = "new",
     include_noise: bool = False,
     random_seed: int | None = 0,
     precision: Literal["double", "single"] = "double",
@@ -491,10 +491,10 @@ def predict(
         :func:`grid` to cross them. The compute-only law needs only ``flops``.
     unique_tokens : array-like, optional
         Unique tokens U, needed by the data-constrained law.
-    family : str or list of str
+    family : str, list of str or None
         A fitted family, ``"new"`` (a family not seen: its parameters drawn
         from the population for each draw), ``"population"`` (the typical
-        family) or a list of these.
+        family), a list of these, or None for every fitted family.
     include_noise : bool
         Add the likelihood's noise on log loss (Student-t nu=4 or normal,
         scale ``sigma``), giving an interval for one observed run rather
@@ -527,7 +527,7 @@ def predict(
     True
     """
     law = fit.law
-    names = [family] if isinstance(family, str) else list(family)
+    names = [family] if isinstance(family, str) else list(fit.families if family is None else family)
     if not names:
         raise ValueError("family is empty; give a fitted family name, 'new' or 'population'")
     inputs = resolve_inputs(

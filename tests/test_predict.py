@@ -276,3 +276,8 @@ def test_student_t_noise_has_the_likelihoods_spread(fit):
     assert float(np.std(shift)) == pytest.approx(0.02 * np.sqrt(2), rel=0.05)
     q = np.quantile(shift / 0.02, [0.05, 0.95])
     np.testing.assert_allclose(q, [-2.132, 2.132], rtol=0.03)  # t_4 quantiles
+
+
+def test_family_none_means_every_fitted_family(fit):
+    fc_ = predict(fit, params=1e9, tokens=2e10, family=None)
+    assert fc_.families == fit.families and fc_.draws.sizes["family"] == len(fit.families)
