@@ -7,7 +7,12 @@ size) at a threshold; the model is fitted to the runs below it; each held-out
 run is forecast from its own family's posterior when the family has training
 runs, or as ``family="new"`` when the whole family lies above the threshold.
 Held-out losses are noisy observations of single runs, so the Bayesian
-intervals include the observation noise (``include_noise=True``).
+intervals include the observation noise (``include_noise=True``). When the
+runs are checkpoints (a ``run`` column) and the model has run effects, a
+held-out checkpoint of a run seen in training carries that run's fitted
+offset; a checkpoint of an unseen run gets a fresh one. Families with fewer
+than ``obs.min_points`` runs below the threshold are not fitted; their
+held-out runs are forecast as new families.
 
 The same split is given to the Chinchilla Approach 3 point fit
 (:mod:`forecast.baselines`), fitted per family (and pooled for new families),
@@ -297,13 +302,16 @@ def backtest(
         if fit.law.inputs == ("flops",):
             inputs = {"flops": g["flops"].to_numpy()}
         extra = {k: g[k].to_numpy() for k in needs}
+        if "run" in g and "z_run" in fit.posterior:
+            # held-out checkpoints of a run seen in training share that run's fitted offset
+            extra["run"] = g["run"].astype(str).to_numpy()
         fc_ = predict(fit, **inputs, **extra, family=fam, include_noise=True, random_seed=random_seed)
         wide = _wide(fc_.table(list(cis)), cis)
         frames.append(
             pd.concat(
                 [
                     g[run_cols].reset_index(drop=True),
-                    wide[[c for c in wide if c not in ("family", "params", "tokens", "flops")]],
+                    wide[[c for c in wide if c not in ("family", "params", "tokens", "flops", "run")]],
                 ],
                 axis=1,
             ).assign(method="bayes")
@@ -317,7 +325,7 @@ def backtest(
                 pd.concat(
                     [
                         g[run_cols].reset_index(drop=True),
-                        wide[[c for c in wide if c not in ("family", "params", "tokens", "flops")]],
+                        wide[[c for c in wide if c not in ("family", "params", "tokens", "flops", "run")]],
                     ],
                     axis=1,
                 ).assign(method="baseline")

@@ -236,7 +236,7 @@ class Forecast:
         >>> predict(fake_fit(draws=5), params=1e9, flops=1.2e20).points["tokens"].tolist()
         [20000000000.0]
         """
-        return pd.DataFrame({k: self.draws[k].values for k in INPUTS if k in self.draws.coords})
+        return pd.DataFrame({k: self.draws[k].values for k in (*INPUTS, "run") if k in self.draws.coords})
 
     def __repr__(self) -> str:
         d = self.draws
@@ -319,6 +319,27 @@ def _noise_scales(fit: Fit, names: list[str]) -> tuple[np.ndarray, np.ndarray | 
     return sigma, sigma_run, fit.model.likelihood
 
 
+def _run_offsets(fit: Fit, run: Any, n_points: int):
+    """Per-point fitted run offsets (chain, draw, 1, point), which points are new runs, and the run names."""
+    if run is None:
+        return None, None, None
+    runs = np.broadcast_to(np.asarray(run, dtype=object).astype(str), (n_points,))
+    post = fit.posterior
+    if "z_run" not in post or "sigma_run" not in post:
+        raise ValueError(
+            "run= needs a fit with run effects (observations with a 'run' column and several "
+            "checkpoints per run); this fit has none, so every point is a new run: drop run="
+        )
+    z = post["z_run"].transpose("chain", "draw", ...)
+    names = [str(r) for r in z[z.dims[-1]].values]
+    index = {r: i for i, r in enumerate(names)}
+    known = np.array([r in index for r in runs])
+    idx = np.array([index.get(r, 0) for r in runs])
+    offset = post["sigma_run"].transpose("chain", "draw").values[..., None] * z.values[:, :, idx]
+    offset = np.where(known, offset, 0.0)[:, :, None, :]
+    return offset, ~known, np.asarray(runs)
+
+
 def evaluate_log_mean(
     law,
     theta: dict[str, np.ndarray],
@@ -329,6 +350,8 @@ def evaluate_log_mean(
     exp: bool = False,
     random_seed: int | None = 0,
     dtype: type = np.float64,
+    log_offset: np.ndarray | None = None,
+    new_run: np.ndarray | None = None,
     block_elements: int = 1 << 18,
 ) -> np.ndarray:
     """``law.log_mean`` for every draw and every point: shape ``theta.shape + (n_points,)``.
@@ -364,6 +387,13 @@ def evaluate_log_mean(
         significant digits of the loss (far below any interval's Monte Carlo
         error) and is several times faster where ``exp`` is SIMD only in
         single precision (CPUs without AVX-512).
+    log_offset : numpy.ndarray, optional
+        Added to the log loss, broadcastable to ``theta.shape + (n_points,)``
+        with points on the last axis (a fitted run's offset).
+    new_run : numpy.ndarray of bool, optional
+        Per point, whether the noise includes a fresh run offset (default:
+        every point is a new run); points of a fitted run carry its offset
+        in ``log_offset`` instead.
 
     Notes
     -----
@@ -414,6 +444,12 @@ def evaluate_log_mean(
             value = None
         else:
             value = np.broadcast_to(law.log_mean(th, {k: v[sl] for k, v in logx.items()}, centre, np), size)
+        if log_offset is not None:
+            off = np.asarray(log_offset[..., sl], dtype=dtype)
+            if value is None:
+                loss *= np.exp(off)
+            else:
+                value = value + off
         if noise is not None:
             sigma, sigma_run, likelihood = noise
             rng = np.random.default_rng(stream)
@@ -423,9 +459,10 @@ def evaluate_log_mean(
                 eps /= np.sqrt(rng.standard_gamma(STUDENT_T_NU / 2, size, dtype=dtype) * (2 / STUDENT_T_NU))
             shift = np.asarray(sigma, dtype=dtype)[..., None] * eps
             if sigma_run is not None:
-                shift += np.asarray(sigma_run, dtype=dtype)[..., None] * rng.standard_normal(
-                    size, dtype=dtype
-                )
+                run_sd = np.asarray(sigma_run, dtype=dtype)[..., None]
+                if new_run is not None:
+                    run_sd = run_sd * new_run[sl].astype(dtype)
+                shift += run_sd * rng.standard_normal(size, dtype=dtype)
             if value is None:
                 loss *= np.exp(shift)
             else:
@@ -477,6 +514,7 @@ def predict(
     include_noise: bool = False,
     random_seed: int | None = 0,
     precision: Literal["double", "single"] = "double",
+    run: Any = None,
 ) -> Forecast:
     """Posterior predictive loss at new scales, vectorised over draws, families and points.
 
@@ -501,6 +539,12 @@ def predict(
         than for the law's mean.
     random_seed : int, optional
         Seed for the ``"new"`` family draws and the noise.
+    run : str or array-like of str, optional
+        The training run each point belongs to, for checkpoints of a run the
+        model saw (fits with run effects): those points get the run's fitted
+        offset ``sigma_run * z_run`` and no fresh run noise. Points of runs
+        not in the fit (or with ``run=None``) are new runs: with
+        ``include_noise=True`` they get a fresh offset ``N(0, sigma_run)``.
     precision : {"double", "single"}
         Arithmetic of the draws. ``"single"`` (float32) keeps ~7 significant
         digits, far below the Monte Carlo error of any interval, and is 3-10x
@@ -541,6 +585,10 @@ def predict(
     noise_seed = int(seeds[1].generate_state(1)[0]) if random_seed is not None else None
     if precision not in ("double", "single"):
         raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+    n_points = len(inputs["params"])
+    log_offset, new_run, runs = _run_offsets(fit, run, n_points)
+    if runs is not None:
+        inputs["run"] = runs
     values = evaluate_log_mean(
         law,
         {k: theta[k].values for k in law.params},
@@ -550,6 +598,8 @@ def predict(
         exp=True,
         random_seed=noise_seed,
         dtype=np.float64 if precision == "double" else np.float32,
+        log_offset=log_offset,
+        new_run=new_run,
     )
     loss = xr.DataArray(
         values,

@@ -281,3 +281,37 @@ def test_student_t_noise_has_the_likelihoods_spread(fit):
 def test_family_none_means_every_fitted_family(fit):
     fc_ = predict(fit, params=1e9, tokens=2e10, family=None)
     assert fc_.families == fit.families and fc_.draws.sizes["family"] == len(fit.families)
+
+
+def test_checkpoints_of_a_fitted_run_carry_its_offset(fit):
+    import xarray as xr
+
+    from forecast.fit import Fit
+
+    post = fit.posterior.copy()
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    post["sigma_run"] = (("chain", "draw"), np.full(shape, 0.05))
+    post["z_run"] = xr.DataArray(
+        np.stack([np.ones(shape), -np.ones(shape)], axis=-1),
+        dims=("chain", "draw", "run"),
+        coords={"run": ["r1", "r2"]},
+    )
+    tree = xr.DataTree.from_dict(
+        {"/posterior": post, "/sample_stats": fit.idata["sample_stats"].to_dataset()}
+    )
+    runs_fit = Fit(
+        idata=tree, observations=fit.observations, model=fit.model, sampler_settings=fit.sampler_settings
+    )
+    kw = dict(params=[1e9, 1e9, 1e9], tokens=2e10, family="population")
+    base = predict(fit, **kw).draws.values
+    with_runs = predict(runs_fit, **kw, run=["r1", "r2", "unseen"])
+    ratio = with_runs.draws.values / base
+    np.testing.assert_allclose(ratio[..., 0], np.exp(0.05), rtol=1e-12)
+    np.testing.assert_allclose(ratio[..., 1], np.exp(-0.05), rtol=1e-12)
+    np.testing.assert_allclose(ratio[..., 2], 1.0, rtol=1e-12)
+    assert with_runs.table()["run"].tolist() == ["r1", "r2", "unseen"]
+    noisy = predict(runs_fit, **kw, run=["r1", "r2", "unseen"], include_noise=True).table(0.9)
+    width = (noisy.upper - noisy.lower).to_numpy()
+    assert width[2] > 1.5 * max(width[0], width[1])  # an unseen run adds its own offset's spread
+    with pytest.raises(ValueError, match="run effects"):
+        predict(fit, **kw, run="r1")
