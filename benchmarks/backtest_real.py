@@ -113,6 +113,7 @@ def main() -> None:
             "coverage_90",
             "mean_rel_width_50",
             "mean_rel_width_90",
+            "median_rel_width_90",
         ]
         print(metrics[cols].round(4).to_string(index=False))
         all_metrics.append(metrics[cols])

@@ -185,7 +185,7 @@ class Backtest:
         -------
         pandas.DataFrame
             ``method, n, mean_abs_rel_error, median_abs_rel_error, coverage_XX,
-            nominal_XX, mean_width_XX, mean_rel_width_XX``.
+            nominal_XX, mean_width_XX, mean_rel_width_XX, median_rel_width_XX``.
 
         Examples
         --------
@@ -205,6 +205,8 @@ class Backtest:
                 row[f"nominal_{t}"] = c
                 row[f"mean_width_{t}"] = g[f"width_{t}"].mean()
                 row[f"mean_rel_width_{t}"] = g[f"rel_width_{t}"].mean()
+                # a few exploding bootstrap replicates can make the mean width meaningless
+                row[f"median_rel_width_{t}"] = g[f"rel_width_{t}"].median()
             rows.append(row)
         out = pd.DataFrame(rows)
         out.attrs.update(self.settings)
