@@ -54,6 +54,15 @@ def test_process_pool_matches_sequential_in_order(jobs, sequential):
     assert all(f.sampler_settings["worker_pid"] != os.getpid() for f in fits)
 
 
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_forked_workers_inherit_the_compiled_model(jobs, sequential):
+    fits = fit_many(jobs, max_workers=2, compile_first=True)
+    # the parent compiled the structure (the sequential fits did), so no worker compiled again
+    assert all(f.sampler_settings["compile_cached"] for f in fits)
+    for fit, ref in zip(fits, sequential, strict=True):
+        _assert_same_posterior(fit, ref)
+
+
 def test_dask_local_cluster_matches_sequential(jobs, sequential):
     distributed = pytest.importorskip("dask.distributed")
     with (
