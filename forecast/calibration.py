@@ -119,11 +119,7 @@ class Design:
 # ------------------------------------------------------------ prior sampler
 def _spread_prior(model: ScalingModel, p: str) -> Prior:
     """The prior the model puts on the between-family spread ``tau`` of ``p``."""
-    # ScalingModel decides this (half-normal or gamma with mean spread[p]); ask it when it can say.
-    own = getattr(model, "_spread_prior", None)
-    if callable(own):
-        return own(p)
-    return Prior("HalfNormal", sigma=model.spread[p])
+    return model.spread_prior_of(p)
 
 
 def prior_draw(model: ScalingModel, n_families: int, rng: np.random.Generator) -> dict[str, Any]:
