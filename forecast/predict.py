@@ -319,6 +319,29 @@ def _noise_scales(fit: Fit, names: list[str]) -> tuple[np.ndarray, np.ndarray | 
     return sigma, sigma_run, fit.model.likelihood
 
 
+def _standard_noise(rng: np.random.Generator, size: tuple[int, ...], likelihood: str) -> np.ndarray:
+    """Standard Student-t (nu = 4) or normal noise, drawn in single precision.
+
+    The noise only needs a few significant digits, and single precision is
+    2-3x cheaper to draw. For nu = 4 the t quantile function has a closed form
+    (``F^-1(p) = sign(p - 1/2) 2 sqrt(cos(arccos(sqrt(a)) / 3) / sqrt(a) - 1)``,
+    ``a = 4 p (1 - p)``), cheaper than ``Z / sqrt(chi2 / nu)``.
+    """
+    from forecast.model import STUDENT_T_NU
+
+    if likelihood != "student_t":
+        return rng.standard_normal(size, dtype=np.float32)
+    if STUDENT_T_NU == 4.0:
+        # random() is in [0, 1): lift an exact 0 so the tails stay finite
+        p = np.maximum(rng.random(size, dtype=np.float32), np.float32(2.0**-25))
+        root = np.minimum(np.sqrt(4 * p * (1 - p)), np.float32(1.0))
+        # rounding can push the radicand a hair below 0 near p = 1/2, where t = 0
+        t = 2 * np.sqrt(np.maximum(np.cos(np.arccos(root) / 3) / root - 1, np.float32(0.0)))
+        return np.copysign(t, p - np.float32(0.5))
+    z = rng.standard_normal(size, dtype=np.float32)
+    return z / np.sqrt(rng.standard_gamma(STUDENT_T_NU / 2, size, dtype=np.float32) * (2 / STUDENT_T_NU))
+
+
 def _run_offsets(fit: Fit, run: Any, n_points: int):
     """Per-point fitted run offsets (chain, draw, 1, point), which points are new runs, and the run names."""
     if run is None:
@@ -411,7 +434,6 @@ def evaluate_log_mean(
     (3, 5)
     """
     from forecast.laws import _chinchilla_log_mean
-    from forecast.model import STUDENT_T_NU
 
     dtype = np.dtype(dtype).type
     shape = np.broadcast_shapes(*(np.shape(v) for v in theta.values()))
@@ -453,10 +475,7 @@ def evaluate_log_mean(
         if noise is not None:
             sigma, sigma_run, likelihood = noise
             rng = np.random.default_rng(stream)
-            eps = rng.standard_normal(size, dtype=dtype)
-            if likelihood == "student_t":
-                # t_nu = Z / sqrt(chi2_nu / nu), chi2_nu = 2 Gamma(nu / 2): float32-capable, unlike standard_t
-                eps /= np.sqrt(rng.standard_gamma(STUDENT_T_NU / 2, size, dtype=dtype) * (2 / STUDENT_T_NU))
+            eps = _standard_noise(rng, size, likelihood)
             shift = np.asarray(sigma, dtype=dtype)[..., None] * eps
             if sigma_run is not None:
                 run_sd = np.asarray(sigma_run, dtype=dtype)[..., None]
