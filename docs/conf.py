@@ -63,4 +63,6 @@ html_theme_options = {
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
 }
+# The top bar already lists every page; an empty left sidebar only narrows the text.
+html_sidebars = {"**": []}
 html_static_path: list[str] = []
