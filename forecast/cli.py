@@ -457,14 +457,15 @@ def demo(
 
         out.mkdir(parents=True, exist_ok=True)
         saved = fit.save(out / "demo.nc")
-        report = write_report(
-            out / "report.html",
-            fit=fit,
-            forecasts=[forecast_],
-            frontier=frontier,
-            wall=wall,
-            title="forecast demo: four simulated model families",
-        )
+        with console.status("Writing the report (figures and tables)..."):
+            report = write_report(
+                out / "report.html",
+                fit=fit,
+                forecasts=[forecast_],
+                frontier=frontier,
+                wall=wall,
+                title="forecast demo: four simulated model families",
+            )
 
         console.print(_parameter_table(fit))
         console.print(_gate_line(fit))
@@ -782,16 +783,17 @@ def report(
             _needs_chinchilla(loaded, "--wall")
             wall_ = _data_wall(loaded, _scenario("epoch2024"), samples=samples, seed=seed, console=console)
         out.parent.mkdir(parents=True, exist_ok=True)
-        written = write_report(
-            out,
-            fit=loaded,
-            forecasts=forecasts,
-            frontier=frontier,
-            wall=wall_,
-            title=title,
-            fmt=fmt,
-            figures=figures,
-        )
+        with console.status("Writing the report (figures and tables)..."):
+            written = write_report(
+                out,
+                fit=loaded,
+                forecasts=forecasts,
+                frontier=frontier,
+                wall=wall_,
+                title=title,
+                fmt=fmt,
+                figures=figures,
+            )
         console.print(_gate_line(loaded))
         console.print(f"Wrote {written}.")
 
