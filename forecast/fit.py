@@ -75,7 +75,7 @@ class Diagnostics:
         if self.divergences > GATE.max_divergences:
             out.append(f"{self.divergences} divergent transition(s) (allowed: {GATE.max_divergences})")
         if not self.max_rhat <= GATE.max_rhat:
-            out.append(f"R-hat {self.max_rhat:.3f} > {GATE.max_rhat} ({self.worst.get('rhat', '?')})")
+            out.append(f"R-hat {self.max_rhat:.4f} > {GATE.max_rhat} ({self.worst.get('rhat', '?')})")
         if not self.min_ess_bulk >= GATE.min_ess:
             out.append(f"bulk ESS {self.min_ess_bulk:.0f} < {GATE.min_ess:.0f} ({self.worst.get('ess_bulk', '?')})")
         if not self.min_ess_tail >= GATE.min_ess:
