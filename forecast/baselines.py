@@ -244,7 +244,7 @@ class PointFit:
         Same columns as :meth:`forecast.predict.Forecast.table`. ``median``
         is the point fit's prediction (what a user of Approach 3 reports);
         ``mean``, ``lower`` and ``upper`` come from the bootstrap (NaN
-        without it). Intervals cover parameter uncertainty only
+        without it; replicates whose refit failed, NaN, are left out). Intervals cover parameter uncertainty only
         (``includes_noise`` is False).
 
         Examples
@@ -269,11 +269,11 @@ class PointFit:
                 frame = pd.DataFrame(
                     {"family": name, **{k: inputs[k] for k in ("params", "tokens", "flops")}}
                 )
-                frame["mean"] = point if draws is None else draws.mean(0)
+                frame["mean"] = point if draws is None else np.nanmean(draws, axis=0)
                 frame["median"] = point
                 lo, hi = quantile_bounds(c)
-                frame["lower"] = np.nan if draws is None else np.quantile(draws, lo, axis=0)
-                frame["upper"] = np.nan if draws is None else np.quantile(draws, hi, axis=0)
+                frame["lower"] = np.nan if draws is None else np.nanquantile(draws, lo, axis=0)
+                frame["upper"] = np.nan if draws is None else np.nanquantile(draws, hi, axis=0)
                 frame["ci"] = c
                 frames.append(frame)
         out = pd.concat(frames, ignore_index=True)
@@ -322,10 +322,10 @@ class PointFit:
                     {
                         "flops": values,
                         "quantity": q,
-                        "mean": v if draws is None else draws[q].mean(0),
+                        "mean": v if draws is None else np.nanmean(draws[q], axis=0),
                         "median": v,
-                        "lower": np.nan if draws is None else np.quantile(draws[q], lo, axis=0),
-                        "upper": np.nan if draws is None else np.quantile(draws[q], hi, axis=0),
+                        "lower": np.nan if draws is None else np.nanquantile(draws[q], lo, axis=0),
+                        "upper": np.nan if draws is None else np.nanquantile(draws[q], hi, axis=0),
                         "ci": c,
                     }
                 )
