@@ -411,12 +411,15 @@ class Fit:
 
     # ------------------------------------------------------- predictions
     def predict(self, params=None, tokens=None, flops=None, *, family="new", include_noise=False,
-                random_seed: int | None = 0):
-        """Posterior predictive loss at new scales; see :func:`forecast.predict.predict`."""
+                random_seed: int | None = 0, **options):
+        """Posterior predictive loss at new scales; see :func:`forecast.predict.predict`.
+
+        ``options`` pass through (``unique_tokens=``, ``precision=``, ``run=``).
+        """
         from forecast.predict import predict
 
         return predict(self, params=params, tokens=tokens, flops=flops, family=family,
-                       include_noise=include_noise, random_seed=random_seed)
+                       include_noise=include_noise, random_seed=random_seed, **options)
 
     def frontier(self, flops, *, family="population", random_seed: int | None = 0):
         """Compute-optimal allocation at each compute budget; see :func:`forecast.frontier.frontier`."""

@@ -62,10 +62,13 @@ def test_run_effects_for_checkpoints():
     table = obs.to_dataframe()
     table["run"] = table["family"] + "-" + (table.index // 2).astype(str)  # two checkpoints per run
     with_runs = fc.Observations.from_table(table)
-    pm_model = fc.ScalingModel().build(with_runs)
+    pm_model = fc.ScalingModel(run_effects=True).build(with_runs)
     assert "sigma_run" in {v.name for v in pm_model.free_RVs}
     assert len(pm_model.coords["run"]) == len(table) // 2
-    assert "sigma_run" not in {v.name for v in fc.ScalingModel().build(obs).free_RVs}
+    # off by default: with one size per run the offsets are confounded with the N term
+    assert "sigma_run" not in {v.name for v in fc.ScalingModel().build(with_runs).free_RVs}
+    with pytest.raises(ValueError, match="needs a 'run' column"):
+        fc.ScalingModel(run_effects=True).build(obs)
 
 
 def test_prior_predictive_is_plausible_for_web_text():
