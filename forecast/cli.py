@@ -525,9 +525,16 @@ def fit(
     run_col: Annotated[
         str | None,
         typer.Option(
-            help="Column naming the training run of each checkpoint (adds a shared offset per run)."
+            help="Column naming the training run of each checkpoint (kept with the data; see --run-effects)."
         ),
     ] = None,
+    run_effects: Annotated[
+        bool,
+        typer.Option(
+            "--run-effects/--no-run-effects",
+            help="Add a shared offset per run (needs --run-col; only when several runs share a model size).",
+        ),
+    ] = False,
     draws: Draws = SAMPLER.draws,
     tune: Tune = SAMPLER.tune,
     chains: Chains = SAMPLER.chains,
@@ -546,7 +553,7 @@ def fit(
             raise UserError(f"--out must end in .nc (got {out.name!r}); the JSON card is written beside it")
         if data.is_dir():
             raise UserError(f"{data} is a folder; give the CSV file of runs")
-        model = ScalingModel(law=law, pooling=parse_pooling(pool))
+        model = ScalingModel(law=law, pooling=parse_pooling(pool), run_effects=run_effects)
         mapping = {
             "family": family_col,
             "params": params_col,
