@@ -3,9 +3,10 @@
 Backtests, simulation-based calibration, per-benchmark fits and scenario
 sweeps all need many fits of small models. :func:`fit_many` runs them through
 an executor: a local process pool by default, or anything with the
-``concurrent.futures`` interface, such as a ``dask.distributed`` client's
-``client.get_executor()`` or Ray's ``ray.util.ActorPool``-backed executors,
-when one machine is not enough.
+``concurrent.futures`` interface (``submit`` returning a future), such as a
+``dask.distributed`` client's ``client.get_executor()``, when one machine is
+not enough (tested here on a ``LocalCluster``; other engines only need such
+an executor whose workers can import ``forecast``).
 
 What crosses the process boundary is plain data: the observations' tidy
 table and the model's JSON settings go out; the posterior DataTree and the
