@@ -45,7 +45,7 @@ def fake_fit(
     *,
     truth: Mapping[str, float] | None = None,
     chains: int = 2,
-    draws: int = 300,
+    draws: int = 500,
     scale: float = 0.02,
     seed: int = 0,
 ) -> Fit:

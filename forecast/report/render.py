@@ -382,7 +382,7 @@ def _prior_table(fit: Fit) -> Table:
     for p, user in zip(law.params, law.user_params, strict=True):
         q = np.quantile(implied[user].values, [lo, 0.5, hi])
         pooling = model.pooling[p]
-        spread = f"HalfNormal(sigma={model.spread[p]:g})" if pooling == "partial" else "—"
+        spread = _prior_text(model.spread_prior_of(p)) if pooling == "partial" else "—"
         rows.append(
             [
                 p,
