@@ -184,3 +184,21 @@ def test_subset_and_hash_are_stable():
     sub = obs.subset(obs.table["family"] == "f0")
     assert sub.families == ["f0"] and len(sub) == 5
     assert sub.hash() != obs.hash()
+
+
+def test_simulated_families_stay_below_a_uniform_guess():
+    """Many families with a wide spread: none may produce losses Observations rejects."""
+    from forecast.datasets import simulate
+    from forecast.laws import get_law
+
+    spread = {"alpha": 0.2, "beta": 0.2, "B": 0.5}
+    runs, truth = simulate(n_families=40, runs_per_family=5, spread=spread, seed=1)
+    law = get_law("chinchilla")
+    corner = [law.loss(truth.loc[f].to_dict(), params=3e7, tokens=1.2e8) for f in truth.index]
+    assert max(corner) <= 10.0
+    fc.Observations(runs)  # would raise on a loss above 12 nats
+    # the same seed gives the same data (redraws use their own stream)
+    again, _ = simulate(n_families=40, runs_per_family=5, spread=spread, seed=1)
+    pd.testing.assert_frame_equal(runs, again)
+    with pytest.raises(ValueError, match="params_range"):
+        simulate(n_families=2, runs_per_family=5, max_loss=1.0, seed=1)

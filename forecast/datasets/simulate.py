@@ -26,6 +26,7 @@ def simulate(
     noise: float = 0.01,
     params_range: tuple[float, float] = (3e7, 3e9),
     tokens_per_param: tuple[float, float] = (4.0, 100.0),
+    max_loss: float = 10.0,
     seed: int | None = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate runs of several families from the Chinchilla law.
@@ -35,6 +36,13 @@ def simulate(
     size is log-uniform in ``params_range`` and its tokens per parameter
     log-uniform in ``tokens_per_param``; log loss gets Gaussian noise of sd
     ``noise``.
+
+    A family whose mean loss at the design's smallest run (smallest size,
+    fewest tokens per parameter) would exceed ``max_loss`` nats is redrawn:
+    10 nats is about a uniform guess over a 20,000-token vocabulary, worse
+    than any trained model, and such losses fail
+    :class:`forecast.Observations`' 12-nat check. Redraws use their own random
+    stream, so data sets without such a family are unchanged.
 
     Returns
     -------
@@ -62,6 +70,7 @@ def simulate(
         {k: pop[k] * np.exp(sd[k] * rng.standard_normal(n_families)) for k in law.user_params},
         index=pd.Index(names, name="family"),
     )
+    _redraw_implausible(truth, law, pop, sd, params_range[0], tokens_per_param[0], max_loss, seed)
     frames = []
     for name, n in zip(names, counts, strict=True):
         params = np.exp(rng.uniform(*np.log(params_range), n))
@@ -72,3 +81,19 @@ def simulate(
     runs = pd.concat(frames, ignore_index=True)
     runs.attrs["simulated"] = True
     return runs, truth
+
+
+def _redraw_implausible(truth, law, pop, sd, params, tokens_per_param, max_loss, seed) -> None:
+    """Redraw (in place) families whose loss at the smallest run would exceed ``max_loss``."""
+    side = np.random.default_rng(None if seed is None else [seed, 1])
+    for name in truth.index:
+        for _ in range(1000):
+            worst = law.loss(truth.loc[name].to_dict(), params=params, tokens=params * tokens_per_param)
+            if float(worst) <= max_loss:
+                break
+            truth.loc[name] = [pop[k] * np.exp(sd[k] * side.standard_normal()) for k in law.user_params]
+        else:
+            raise ValueError(
+                f"could not draw family parameters with loss <= {max_loss} nats at {params:.3g} parameters; "
+                "raise params_range[0] or max_loss, or narrow the spread"
+            )
