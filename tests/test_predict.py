@@ -315,3 +315,28 @@ def test_checkpoints_of_a_fitted_run_carry_its_offset(fit):
     assert width[2] > 1.5 * max(width[0], width[1])  # an unseen run adds its own offset's spread
     with pytest.raises(ValueError, match="run effects"):
         predict(fit, **kw, run="r1")
+
+
+def test_dask_backed_inputs_give_the_same_forecast_and_frontier(fit):
+    """A chunked (lazy) posterior and dask-backed xarray inputs give the in-memory answer."""
+    pytest.importorskip("dask")
+    import xarray as xr
+
+    lazy_fit = fake_fit(chains=2, draws=200, seed=3)
+    lazy_fit.idata["posterior"] = xr.DataTree(fit.idata["posterior"].to_dataset().chunk({"draw": 64}))
+    assert all(v.chunks is not None for v in lazy_fit.posterior.data_vars.values())
+    params = np.geomspace(1e9, 1e12, 40)
+    tokens = 20 * params
+    lazy_params = xr.DataArray(params, dims="point").chunk(16)
+    lazy_tokens = xr.DataArray(tokens, dims="point").chunk(16)
+    for family, noise in (("small-lab", False), ("new", True)):
+        want = predict(fit, params=params, tokens=tokens, family=family, include_noise=noise, random_seed=5)
+        got = predict(
+            lazy_fit, params=lazy_params, tokens=lazy_tokens, family=family, include_noise=noise, random_seed=5
+        )
+        np.testing.assert_allclose(got.draws.values, want.draws.values, rtol=1e-12)
+        assert got.table().equals(want.table())
+    budgets = np.geomspace(1e21, 1e26, 6)
+    want_f = fit.frontier(budgets).table()
+    got_f = lazy_fit.frontier(xr.DataArray(budgets, dims="budget").chunk(3)).table()
+    np.testing.assert_allclose(got_f.select_dtypes("number"), want_f.select_dtypes("number"), rtol=1e-12)
