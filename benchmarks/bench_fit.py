@@ -294,21 +294,15 @@ def bench_fit_many(args) -> dict:
         for j in jobs
     ]
     t_seq = time.perf_counter() - t
-    forecast.model._COMPILED.clear()
-    t = time.perf_counter()
-    forked = fit_many(jobs, max_workers=2, compile_first=True)
-    t_fork = time.perf_counter() - t
     same = all(
         np.array_equal(a.posterior[v].values, b.posterior[v].values)
-        for fits in (parallel, forked)
-        for a, b in zip(fits, sequential, strict=True)
+        for a, b in zip(parallel, sequential, strict=True)
         for v in a.posterior.data_vars
     )
     from forecast.parallel import jobs_table
 
     per_fit = jobs_table(parallel)
     print(per_fit.to_string())
-    print(jobs_table(forked).to_string())
     return {
         "benchmark": "fit_many",
         "per_fit_parallel": json.loads(per_fit.to_json(orient="records")),
@@ -320,8 +314,6 @@ def bench_fit_many(args) -> dict:
         "fit_many_s": round(t_par, 1),
         "sequential_s": round(t_seq, 1),
         "speedup": round(t_seq / t_par, 2),
-        "fit_many_compile_first_s": round(t_fork, 1),
-        "speedup_compile_first": round(t_seq / t_fork, 2),
         "identical_posteriors": same,
     }
 

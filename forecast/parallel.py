@@ -66,7 +66,11 @@ class FitJob:
         Default: ``ScalingModel()`` (Chinchilla, partial pooling).
     random_seed : int, optional
         Seed of the sampler. Give one for reproducible results: the same job
-        with the same seed gives the same posterior in any worker.
+        with the same seed gives the same posterior in any worker, provided
+        the model's compiled code comes from PyTensor's numba disk cache
+        (``~/.pytensor/numba``), as it does after the first compile of a
+        structure on a machine. That first, fresh compile rounds differently
+        in the last bits and so samples other (equally valid) chains.
     options : dict, optional
         Other keyword arguments of :meth:`forecast.ScalingModel.fit`
         (``draws``, ``tune``, ``chains``, ``sampler``, ``target_accept``,
@@ -187,7 +191,6 @@ def fit_many(
     *,
     max_workers: int | None = None,
     cores_per_fit: int | None = None,
-    compile_first: bool = False,
 ) -> list[Fit]:
     """Run independent fits in parallel; results in the order the jobs were given.
 
@@ -209,14 +212,6 @@ def fit_many(
         Default with the local pool: ``cpu_count // max_workers`` (at least 1),
         so the pool does not oversubscribe the machine; with a given executor,
         the fit's own default.
-    compile_first : bool
-        Only with the default pool on a platform with ``fork``: compile each
-        distinct model structure (nutpie) in this process first, then start the
-        workers by forking so they inherit the compiled models instead of each
-        compiling its own (which costs about 25-60 s per worker). Opt-in because
-        forking a process that has run threaded code is only safe when no other
-        thread holds a lock at that moment (true for a script that has not
-        sampled yet; not guaranteed in a notebook that has).
 
     Returns
     -------
@@ -252,13 +247,7 @@ def fit_many(
         workers = min(max_workers or os.cpu_count() or 1, len(jobs))
         if cores_per_fit is None:
             cores_per_fit = max(1, (os.cpu_count() or 1) // workers)
-        if compile_first and "fork" in multiprocessing.get_all_start_methods():
-            _compile_structures(jobs)
-            executor = ProcessPoolExecutor(
-                max_workers=workers, mp_context=multiprocessing.get_context("fork")
-            )
-        else:
-            executor = default_executor(workers)
+        executor = default_executor(workers)
     elif not isinstance(executor, Executor) and not hasattr(executor, "submit"):
         raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
     futures: list[Future] = []
@@ -277,19 +266,6 @@ def fit_many(
     finally:
         if own:
             executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _compile_structures(jobs: list[FitJob]) -> None:
-    """Fill this process's compile cache with one nutpie compile per distinct model structure."""
-    seen: set[str] = set()
-    for job in jobs:
-        if job.options.get("sampler", "nutpie") != "nutpie":
-            continue
-        model = job.model if job.model is not None else ScalingModel()
-        key = model._structure_key(job.observations)
-        if key not in seen:
-            seen.add(key)
-            model.compiled(job.observations)
 
 
 def jobs_table(fits: Iterable[Fit]) -> pd.DataFrame:

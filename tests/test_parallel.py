@@ -9,8 +9,7 @@ import pytest
 
 from forecast.data import Observations
 from forecast.datasets import simulate
-from forecast.model import ScalingModel
-from forecast.parallel import FitJob, FitJobError, fit_many
+from forecast.parallel import FitJob, FitJobError, default_executor, fit_many
 
 OPTIONS = {"draws": 100, "tune": 100, "chains": 2, "warn": False}
 SEEDS = (11, 12, 13)
@@ -29,10 +28,18 @@ def jobs() -> list[FitJob]:
 
 @pytest.fixture(scope="module")
 def sequential(jobs):
-    return [
-        ScalingModel().fit(j.observations, random_seed=j.random_seed, progressbar=False, **OPTIONS)
-        for j in jobs
-    ]
+    """The jobs fitted one after another in one clean process that loads the model from the disk cache.
+
+    A model compiled fresh by numba rounds differently in the last bits from the same model loaded
+    from PyTensor's numba cache, and NUTS amplifies that, so the first compile of a structure on a
+    machine samples other chains for the same seed. This process may have compiled the structure
+    fresh in an earlier test; a throwaway process first makes sure the cache holds it.
+    """
+    fit_many(jobs[:1], max_workers=1)  # fills the disk cache if this machine has never compiled it
+    with default_executor(1) as one_process:
+        fits = fit_many(jobs, one_process, cores_per_fit=2)
+    assert len({f.sampler_settings["worker_pid"] for f in fits}) == 1
+    return fits
 
 
 def _assert_same_posterior(a, b) -> None:
@@ -52,15 +59,12 @@ def test_process_pool_matches_sequential_in_order(jobs, sequential):
     import os
 
     assert all(f.sampler_settings["worker_pid"] != os.getpid() for f in fits)
-
-
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_forked_workers_inherit_the_compiled_model(jobs, sequential):
-    fits = fit_many(jobs, max_workers=2, compile_first=True)
-    # the parent compiled the structure (the sequential fits did), so no worker compiled again
-    assert all(f.sampler_settings["compile_cached"] for f in fits)
-    for fit, ref in zip(fits, sequential, strict=True):
-        _assert_same_posterior(fit, ref)
+    # each worker compiled the structure for its first fit and reused it for the next
+    first_in_worker: dict = {}
+    for fit in fits:
+        first_in_worker.setdefault(fit.sampler_settings["worker_pid"], fit)
+    assert not any(f.sampler_settings["compile_cached"] for f in first_in_worker.values())
+    assert all(f.sampler_settings["compile_cached"] for f in fits if f not in first_in_worker.values())
 
 
 def test_dask_local_cluster_matches_sequential(jobs, sequential):
@@ -78,7 +82,7 @@ def test_dask_local_cluster_matches_sequential(jobs, sequential):
 
 def test_error_names_the_failing_job(jobs, sequential):
     bad = FitJob(jobs[0].observations, random_seed=1, options={**OPTIONS, "sampler": "no-such-sampler"})
-    # a thread pool in this process reuses the compile cache the sequential fits filled
+    # a thread pool runs the jobs in this process; job 0 succeeds before job 1 fails
     with ThreadPoolExecutor(max_workers=1) as pool, pytest.raises(FitJobError, match="job 1") as info:
         fit_many([jobs[0], bad, jobs[1]], pool)
     assert info.value.index == 1
