@@ -283,14 +283,11 @@ class ScalingModel:
         logx = self.inputs(obs)
         centre = self.law.centres(logx)
         families = obs.families
-        coords = {"family": families, "obs": np.arange(len(obs))}
+        coords = self._coords(obs)
         forms = self.family_forms(obs)
-        for form in ("centred", "noncentred"):
-            coords[f"family_{form}"] = [f for f in families if forms[f] == form]
         use_runs = self._uses_runs(obs)
         if use_runs:
-            runs = list(dict.fromkeys(obs.table["run"]))
-            coords["run"] = runs
+            runs = coords["run"]
         with pm.Model(coords=coords) as model:
             fam = pm.Data("family_idx", obs.family_index, dims="obs")
             x = {k: pm.Data(f"log_{k}", v, dims="obs") for k, v in logx.items()}
@@ -389,17 +386,19 @@ class ScalingModel:
             cached = _COMPILED[key]
             compiled = cached.with_data(**self._data_values(obs))
             # with_data keeps the coords of the cached model: carry this data's family names
-            coords = {**cached._coords, **self._coords(obs)}
-            return dataclasses.replace(compiled, _coords=coords), True
+            return dataclasses.replace(compiled, _coords={**cached._coords, **self._coords(obs)}), True
         model = self.build(obs)
         compiled = nutpie.compile_pymc_model(model, var_names=self._var_names(model))
         _COMPILED[key] = compiled
         return compiled, False
 
-    @staticmethod
-    def _coords(obs: Observations) -> dict:
+    def _coords(self, obs: Observations) -> dict:
+        """Named dimensions of the model for these observations (every family-indexed one)."""
         coords = {"family": obs.families, "obs": np.arange(len(obs))}
-        if "run" in obs.table:
+        forms = self.family_forms(obs)
+        for form in ("centred", "noncentred"):
+            coords[f"family_{form}"] = [f for f in obs.families if forms[f] == form]
+        if self._uses_runs(obs):
             coords["run"] = list(dict.fromkeys(obs.table["run"]))
         return coords
 

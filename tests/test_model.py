@@ -87,3 +87,27 @@ def test_prior_predictive_is_plausible_for_web_text():
 def test_fit_rejects_a_dataframe():
     with pytest.raises(TypeError, match="wrap a DataFrame"):
         fc.ScalingModel().fit(pd.DataFrame({"a": [1]}))
+
+
+@pytest.mark.filterwarnings("ignore::forecast.data.DataWarning")  # 4 runs of a sparse family
+def test_refit_of_a_cached_structure_names_the_new_families():
+    """A second data set with the same structure reuses the compile but keeps its own family names,
+    also in the centred / non-centred split of a mixed parametrization."""
+    from forecast.datasets import simulate
+
+    kw = {"draws": 50, "tune": 50, "chains": 2, "progressbar": False, "warn": False, "random_seed": 1}
+    model = fc.ScalingModel()
+    model.fit(fc.Observations(simulate(3, [15, 15, 4], seed=1)[0]), **kw)
+    runs, _ = simulate(3, [15, 15, 4], seed=2)
+    # "family-1" now names the sparse family: a stale name list would put it in the wrong slot
+    runs["family"] = runs["family"].map({"family-0": "zeta", "family-1": "alpha", "family-2": "family-1"})
+    fit = model.fit(fc.Observations(runs), **kw)
+    assert fit.sampler_settings["compile_cached"]
+    post = fit.posterior
+    assert list(post["family_centred"].values) == ["zeta", "alpha"]
+    assert list(post["family_noncentred"].values) == ["family-1"]
+    draws = fit.parameter_draws(None)
+    assert list(draws["family"].values) == ["zeta", "alpha", "family-1"]
+    # the sparse family's values are the non-centred ones, mu + tau * z
+    want = post["log_E_mu"] + post["log_E_tau"] * post["log_E_z"].sel(family_noncentred="family-1")
+    np.testing.assert_allclose(np.log(draws["E"].sel(family="family-1")), want, rtol=1e-12)
