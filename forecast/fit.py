@@ -246,17 +246,12 @@ class Fit:
         elif mode == "none":
             out = post[f"{p}_family"]
         else:
-            forms = self.model.parameter_forms(p, self.observations)
-            parts = []
-            for f in self.families:
-                if forms[f] == "centred":
-                    v = post[f"{p}_family"]
-                    dim = "family" if "family" in v.dims else "family_centred"
-                else:
-                    v = post[f"{p}_mu"] + post[f"{p}_tau"] * post[f"{p}_z"]
-                    dim = "family" if "family" in v.dims else "family_noncentred"
-                parts.append(v.sel({dim: f}, drop=True))
-            out = xr.concat(parts, dim="family")
+            # centred families are sampled directly, non-centred ones as mu + tau * z (either part may be empty)
+            parts = [post[f"{p}_family"]] if f"{p}_family" in post else []
+            if f"{p}_z" in post:
+                parts.append(post[f"{p}_mu"] + post[f"{p}_tau"] * post[f"{p}_z"])
+            parts = [v.rename({d: "family" for d in v.dims if d.startswith("family_")}) for v in parts]
+            out = xr.concat(parts, dim="family").sel(family=self.families)
         return out.assign_coords(family=fam.values).transpose("chain", "draw", "family")
 
     def _population_value(self, p: str, *, new: bool, rng: np.random.Generator) -> xr.DataArray | None:

@@ -284,7 +284,6 @@ class ScalingModel:
         centre = self.law.centres(logx)
         families = obs.families
         coords = self._coords(obs)
-        forms = self.family_forms(obs)
         use_runs = self._uses_runs(obs)
         if use_runs:
             runs = coords["run"]
@@ -293,7 +292,7 @@ class ScalingModel:
             x = {k: pm.Data(f"log_{k}", v, dims="obs") for k, v in logx.items()}
             c = {k: pm.Data(f"centre_{k}", v) for k, v in centre.items()}
             pooling = self.effective_pooling(len(families))
-            theta = {p: self._parameter(p, fam, pooling[p], forms) for p in self.law.params}
+            theta = {p: self._parameter(p, fam, pooling[p], self.parameter_forms(p, obs)) for p in self.law.params}
             mu = self.law.log_mean(theta, x, c, pt)
             if use_runs:
                 run_idx = pm.Data("run_idx", obs.table["run"].map({r: i for i, r in enumerate(runs)})
@@ -323,7 +322,7 @@ class ScalingModel:
             return {f: self.parametrization[p] for f in obs.families}
         return self.family_forms(obs)
 
-    def _parameter(self, p: str, fam, mode: str, auto_forms: dict[str, str]):
+    def _parameter(self, p: str, fam, mode: str, forms: dict[str, str]):
         import pymc as pm
         import pytensor.tensor as pt
 
@@ -334,8 +333,7 @@ class ScalingModel:
             return prior.create(f"{p}_family", dims="family")[fam]
         mu = prior.create(f"{p}_mu")
         tau = self.spread_prior_of(p).create(f"{p}_tau")
-        families = list(auto_forms)
-        forms = auto_forms if self.parametrization[p] == "auto" else dict.fromkeys(families, self.parametrization[p])
+        families = list(forms)
         centred = [i for i, f in enumerate(families) if forms[f] == "centred"]
         if len(centred) == len(families):
             return pm.Normal(f"{p}_family", mu=mu, sigma=tau, dims="family")[fam]
