@@ -48,7 +48,9 @@ def test_single_family_new_is_wider_than_the_family(chinchilla_fit):
 def recovery():
     runs, truth = simulate(5, [30, 30, 30, 30, 4], noise=0.01, seed=7)
     obs = fc.Observations(runs)
-    partial = fc.ScalingModel().fit(obs, random_seed=3, progressbar=False)
+    # 2000 draws per chain: with 5 families the spread tau's R-hat sits near the 1.01 gate at the
+    # default 1000 (1.0109 for a_tau in one compile of the model, below 1.01 in another)
+    partial = fc.ScalingModel().fit(obs, random_seed=3, progressbar=False, draws=2000)
     with warnings.catch_warnings():
         # the unpooled 4-run family is weakly identified: its diagnostics are not the claim here
         warnings.simplefilter("ignore")
