@@ -269,8 +269,20 @@ class ScalingModel:
         """Log inputs the law reads, from the observations."""
         return {k: np.log(obs.column(k)) for k in self.law.inputs}
 
-    def build(self, obs: Observations):
+    def build(self, obs: Observations, *, fused: bool = False):
         """Build the PyMC model for these observations.
+
+        Parameters
+        ----------
+        obs : Observations
+            The runs to fit.
+        fused : bool
+            Write the likelihood as one fused term with a hand-written gradient
+            (:mod:`forecast.fused`) where the model allows it (the Chinchilla
+            law without run effects). Same free variables, priors and log
+            density; nutpie samples this form. The default keeps the observed
+            ``log_loss`` variable that prior predictive checks and PyMC's own
+            sampler need.
 
         Returns
         -------
@@ -278,38 +290,66 @@ class ScalingModel:
             With coords ``family`` and ``obs`` (and ``run`` with run effects).
         """
         import pymc as pm
-        import pytensor.tensor as pt
 
-        logx = self.inputs(obs)
-        centre = self.law.centres(logx)
-        families = obs.families
         coords = self._coords(obs)
-        use_runs = self._uses_runs(obs)
-        if use_runs:
-            runs = coords["run"]
         with pm.Model(coords=coords) as model:
-            fam = pm.Data("family_idx", obs.family_index, dims="obs")
-            x = {k: pm.Data(f"log_{k}", v, dims="obs") for k, v in logx.items()}
-            c = {k: pm.Data(f"centre_{k}", v) for k, v in centre.items()}
-            pooling = self.effective_pooling(len(families))
-            theta = {p: self._parameter(p, fam, pooling[p], self.parameter_forms(p, obs)) for p in self.law.params}
-            mu = self.law.log_mean(theta, x, c, pt)
-            if use_runs:
-                run_idx = pm.Data("run_idx", obs.table["run"].map({r: i for i, r in enumerate(runs)})
-                                  .to_numpy(dtype=np.int64), dims="obs")
-                sigma_run = self.priors["sigma_run"].create("sigma_run")
-                z_run = pm.Normal("z_run", 0.0, 1.0, dims="run")
-                mu = mu + sigma_run * z_run[run_idx]
+            pooling = self.effective_pooling(len(obs.families))
+            theta = {p: self._family_parameter(p, pooling[p], self.parameter_forms(p, obs)) for p in self.law.params}
             if self.pooling["sigma"] == "none":
-                sigma = self.priors["sigma"].create("sigma_family", dims="family")[fam]
+                sigma = self.priors["sigma"].create("sigma_family", dims="family")
             else:
                 sigma = self.priors["sigma"].create("sigma")
-            y = pm.Data("log_loss_observed", np.log(obs.column("loss")), dims="obs")
-            if self.likelihood == "student_t":
-                pm.StudentT("log_loss", nu=STUDENT_T_NU, mu=mu, sigma=sigma, observed=y, dims="obs")
+            if fused and self.fusable(obs):
+                self._fused_likelihood(obs, theta, sigma)
             else:
-                pm.Normal("log_loss", mu=mu, sigma=sigma, observed=y, dims="obs")
+                self._likelihood(obs, theta, sigma)
         return model
+
+    def fusable(self, obs: Observations) -> bool:
+        """Whether :meth:`build` can fuse the likelihood (the built-in Chinchilla law, no run effects)."""
+        from forecast.laws import CHINCHILLA
+
+        return self.law is CHINCHILLA and not self._uses_runs(obs)
+
+    def _likelihood(self, obs: Observations, theta: dict, sigma) -> None:
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        values = self._data_values(obs)
+        fam = pm.Data("family_idx", values["family_idx"], dims="obs")
+        x = {k: pm.Data(f"log_{k}", values[f"log_{k}"], dims="obs") for k in self.law.inputs}
+        c = {k: pm.Data(f"centre_{k}", values[f"centre_{k}"]) for k in self.law.centred}
+        mu = self.law.log_mean({p: v if v.ndim == 0 else v[fam] for p, v in theta.items()}, x, c, pt)
+        if self._uses_runs(obs):
+            run_idx = pm.Data("run_idx", values["run_idx"], dims="obs")
+            sigma_run = self.priors["sigma_run"].create("sigma_run")
+            z_run = pm.Normal("z_run", 0.0, 1.0, dims="run")
+            mu = mu + sigma_run * z_run[run_idx]
+        sigma = sigma if sigma.ndim == 0 else sigma[fam]
+        y = pm.Data("log_loss_observed", values["log_loss_observed"], dims="obs")
+        if self.likelihood == "student_t":
+            pm.StudentT("log_loss", nu=STUDENT_T_NU, mu=mu, sigma=sigma, observed=y, dims="obs")
+        else:
+            pm.Normal("log_loss", mu=mu, sigma=sigma, observed=y, dims="obs")
+
+    def _fused_likelihood(self, obs: Observations, theta: dict, sigma) -> None:
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        from forecast.fused import PARAMS, ChinchillaLogLik
+
+        values = self._data_values(obs, fused=True)
+        n_family = len(obs.families)
+        data = {k: pm.Data(k, values[k]) for k in ("family_offsets", "log_params", "log_tokens",
+                                                  "log_loss_observed", "centre_params", "centre_tokens")}
+        vectors = [theta[p] if theta[p].ndim == 1 else pt.alloc(theta[p], n_family) for p in PARAMS]
+        sigma = sigma if sigma.ndim == 1 else pt.alloc(sigma, n_family)
+        nu = STUDENT_T_NU if self.likelihood == "student_t" else 0.0
+        loglik = ChinchillaLogLik(nu)(
+            *vectors, sigma, data["family_offsets"], data["log_params"] - data["centre_params"],
+            data["log_tokens"] - data["centre_tokens"], data["log_loss_observed"],
+        )[0]
+        pm.Potential("log_loss", loglik)
 
     def family_forms(self, obs: Observations) -> dict[str, str]:
         """Centred or non-centred effects for each family under ``parametrization="auto"``."""
@@ -322,7 +362,8 @@ class ScalingModel:
             return {f: self.parametrization[p] for f in obs.families}
         return self.family_forms(obs)
 
-    def _parameter(self, p: str, fam, mode: str, forms: dict[str, str]):
+    def _family_parameter(self, p: str, mode: str, forms: dict[str, str]):
+        """Parameter ``p``: a scalar (complete pooling) or one value per family."""
         import pymc as pm
         import pytensor.tensor as pt
 
@@ -330,16 +371,16 @@ class ScalingModel:
         if mode == "complete":
             return prior.create(p)
         if mode == "none":
-            return prior.create(f"{p}_family", dims="family")[fam]
+            return prior.create(f"{p}_family", dims="family")
         mu = prior.create(f"{p}_mu")
         tau = self.spread_prior_of(p).create(f"{p}_tau")
         families = list(forms)
         centred = [i for i, f in enumerate(families) if forms[f] == "centred"]
         if len(centred) == len(families):
-            return pm.Normal(f"{p}_family", mu=mu, sigma=tau, dims="family")[fam]
+            return pm.Normal(f"{p}_family", mu=mu, sigma=tau, dims="family")
         if not centred:
             z = pm.Normal(f"{p}_z", 0.0, 1.0, dims="family")
-            return (mu + tau * z)[fam]
+            return mu + tau * z
         # Mixed: data-rich families centred, sparse ones non-centred, in one vector.
         sparse = [i for i in range(len(families)) if i not in centred]
         rich = pm.Normal(f"{p}_family", mu=mu, sigma=tau, dims="family_centred")
@@ -347,7 +388,7 @@ class ScalingModel:
         vec = pt.zeros(len(families))
         vec = pt.set_subtensor(vec[np.array(centred)], rich)
         vec = pt.set_subtensor(vec[np.array(sparse)], mu + tau * z)
-        return vec[fam]
+        return vec
 
     def spread_prior_of(self, p: str) -> Prior:
         """Prior on the between-family spread ``tau`` of parameter ``p``, with mean ``spread[p]``."""
@@ -358,12 +399,19 @@ class ScalingModel:
             return Prior("LogNormal", mu=float(np.log(scale)), sigma=0.5)
         return Prior("HalfNormal", sigma=scale)
 
-    def _data_values(self, obs: Observations) -> dict[str, np.ndarray]:
+    def _data_values(self, obs: Observations, *, fused: bool = False) -> dict[str, np.ndarray]:
         logx = self.inputs(obs)
         values = {"family_idx": obs.family_index, "log_loss_observed": np.log(obs.column("loss"))}
         values.update({f"log_{k}": v for k, v in logx.items()})
         values.update({f"centre_{k}": np.asarray(v) for k, v in self.law.centres(logx).items()})
-        if self._uses_runs(obs):
+        if fused:
+            from forecast.fused import sorted_runs
+
+            # the fused likelihood reads each family's runs as one contiguous block
+            order, values["family_offsets"] = sorted_runs(values.pop("family_idx"))
+            for k in ("log_loss_observed", *(f"log_{k}" for k in logx)):
+                values[k] = values[k][order]
+        elif self._uses_runs(obs):
             runs = list(dict.fromkeys(obs.table["run"]))
             values["run_idx"] = obs.table["run"].map({r: i for i, r in enumerate(runs)}).to_numpy(dtype=np.int64)
         return values
@@ -375,17 +423,22 @@ class ScalingModel:
         blob = json.dumps({"settings": self.settings(), "shape": shape}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
-    def compiled(self, obs: Observations):
-        """nutpie-compiled model for these observations, reusing a cached compile when the structure matches."""
+    def compiled(self, obs: Observations, *, fused: bool = True):
+        """nutpie-compiled model for these observations, reusing a cached compile when the structure matches.
+
+        ``fused`` (default) compiles the fused likelihood where the model
+        allows it (see :meth:`build`); the log density is the same.
+        """
         import nutpie
 
-        key = self._structure_key(obs)
+        fused = fused and self.fusable(obs)
+        key = self._structure_key(obs) + ("-fused" if fused else "")
         if key in _COMPILED:
             cached = _COMPILED[key]
-            compiled = cached.with_data(**self._data_values(obs))
+            compiled = cached.with_data(**self._data_values(obs, fused=fused))
             # with_data keeps the coords of the cached model: carry this data's family names
             return dataclasses.replace(compiled, _coords={**cached._coords, **self._coords(obs)}), True
-        model = self.build(obs)
+        model = self.build(obs, fused=fused)
         compiled = nutpie.compile_pymc_model(model, var_names=self._var_names(model))
         _COMPILED[key] = compiled
         return compiled, False

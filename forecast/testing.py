@@ -8,6 +8,7 @@ sampling where the claim is statistical.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
@@ -133,3 +134,26 @@ def fake_fit(
                sampler_settings={"sampler": "fake", "draws": draws, "tune": 0, "chains": chains,
                                  "random_seed": seed, "target_accept": None, "seconds": 0.0,
                                  "compile_seconds": 0.0, "compile_cached": False})
+
+
+def compiled_logp(compiled, point: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log density and gradient of a nutpie-compiled model at a flat unconstrained ``point``.
+
+    Evaluates exactly the function nutpie samples, with the model's current
+    data (after ``with_data`` too), so a test can compare it with another build.
+    """
+    fn = compiled.logp_func
+    shared = tuple(compiled.shared_data[compiled.shared_var_keys[v]] for v in fn.get_shared())
+    return _call_compiled()(fn.vm.jit_fn, np.asarray(point, dtype=float), shared)
+
+
+@functools.cache
+def _call_compiled():
+    import numba
+
+    @numba.njit
+    def call(f, x, shared):
+        logp, grad = f(x, *shared)
+        return np.asarray(logp).item(), grad.copy()
+
+    return call
