@@ -558,6 +558,8 @@ class ScalingModel:
             "random_seed": int(random_seed), "target_accept": target_accept,
             "adaptation": adaptation if sampler == "nutpie" else "diag",
             **(_adaptation_windows(adaptation, compiled.n_dim) if sampler == "nutpie" else {}),
+            # nutpie samples the fused likelihood where the model allows it (forecast.fused)
+            "fused_likelihood": sampler == "nutpie" and self.fusable(obs),
             "seconds": round(seconds, 3), "compile_seconds": round(compile_seconds, 3),
             "compile_cached": cached,
         }

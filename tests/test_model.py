@@ -102,7 +102,7 @@ def test_refit_of_a_cached_structure_names_the_new_families():
     # "family-1" now names the sparse family: a stale name list would put it in the wrong slot
     runs["family"] = runs["family"].map({"family-0": "zeta", "family-1": "alpha", "family-2": "family-1"})
     fit = model.fit(fc.Observations(runs), **kw)
-    assert fit.sampler_settings["compile_cached"]
+    assert fit.sampler_settings["compile_cached"] and fit.sampler_settings["fused_likelihood"]
     post = fit.posterior
     assert list(post["family_centred"].values) == ["zeta", "alpha"]
     assert list(post["family_noncentred"].values) == ["family-1"]
