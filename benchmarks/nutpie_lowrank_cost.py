@@ -49,7 +49,7 @@ def large() -> dict:
 
     obs = fc.Observations(simulate(n_families=40, runs_per_family=100, seed=1)[0])
     compiled, _ = fc.ScalingModel().compiled(obs)
-    out = {"n_dim": compiled.n_dim}
+    out = {"n_dim": int(compiled.n_dim)}
     for draws in (1000, 3000):
         start = time.perf_counter()
         trace = nutpie.sample(compiled, draws=draws, tune=1000, chains=1, cores=1, seed=1, progress_bar=False,

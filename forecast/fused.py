@@ -48,6 +48,8 @@ def _loglik(log_E, a, b, log_alpha, log_beta, sigma, offsets, x, y, obs, nu):
     product only grows, and a factor would need ``r > 1e79`` to overflow it).
     """
     n_family = log_E.shape[0]
+    if offsets.shape[0] != n_family + 1 or offsets[0] != 0 or offsets[n_family] != x.shape[0]:
+        raise ValueError("offsets must run from 0 to the number of runs, one block per family")
     grads = np.zeros((6, n_family))
     student = nu > 0
     if student:
@@ -127,6 +129,8 @@ class ChinchillaLogLik(Op):
         data = [pt.as_tensor_variable(v, dtype="float64") for v in inputs[7:]]
         if len(inputs) != 10 or any(v.ndim != 1 for v in (*family, offsets, *data)):
             raise TypeError("ChinchillaLogLik takes six family vectors, offsets and three run vectors")
+        if not offsets.dtype.startswith("int"):
+            raise TypeError(f"ChinchillaLogLik offsets must be integers, got {offsets.dtype}")
         outputs = [pt.dscalar()] + [pt.dvector() for _ in family]
         return Apply(self, [*family, offsets, *data], outputs)
 
@@ -161,10 +165,9 @@ def _numba_funcify_chinchilla(op, node, **kwargs):
     return loglik, 1
 
 
-def sorted_runs(family_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sorted_runs(family_index: np.ndarray, n_family: int) -> tuple[np.ndarray, np.ndarray]:
     """The order that makes each family's runs contiguous, and the offsets of each family's block."""
     family_index = np.asarray(family_index, dtype=np.int64)
     order = np.argsort(family_index, kind="stable")
-    n_family = int(family_index.max()) + 1 if family_index.size else 0
     offsets = np.concatenate([[0], np.cumsum(np.bincount(family_index, minlength=n_family))]).astype(np.int64)
     return order, offsets

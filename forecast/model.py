@@ -408,7 +408,7 @@ class ScalingModel:
             from forecast.fused import sorted_runs
 
             # the fused likelihood reads each family's runs as one contiguous block
-            order, values["family_offsets"] = sorted_runs(values.pop("family_idx"))
+            order, values["family_offsets"] = sorted_runs(values.pop("family_idx"), len(obs.families))
             for k in ("log_loss_observed", *(f"log_{k}" for k in logx)):
                 values[k] = values[k][order]
         elif self._uses_runs(obs):

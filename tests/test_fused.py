@@ -82,3 +82,15 @@ def _unflatten(model, x):
         point[v.name] = x[start:start + size].reshape(model.initial_point()[v.name].shape)
         start += size
     return point
+
+
+def test_offsets_that_do_not_cover_the_runs_are_refused():
+    """The kernel reads each family's block by its offsets: a wrong table must fail, not read past the data."""
+    from forecast.fused import _loglik
+
+    fam = np.zeros(2)
+    runs = np.zeros(5)
+    with pytest.raises(ValueError, match="offsets"):
+        _loglik(fam, fam, fam, fam, fam, fam + 1, np.array([0, 2, 4]), runs, runs, runs, 4.0)
+    with pytest.raises(ValueError, match="offsets"):
+        _loglik(fam, fam, fam, fam, fam, fam + 1, np.array([0, 5]), runs, runs, runs, 4.0)
