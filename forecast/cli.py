@@ -26,7 +26,7 @@ import typer
 
 from forecast.config import DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
 from forecast.data import DataValidationError
-from forecast.fit import FitFileError
+from forecast.fit import FitFileError, atomic_write
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -657,7 +657,7 @@ def predict(
         console.print(_gate_line(loaded))
         if csv is not None:
             csv.parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(csv, index=False)
+            atomic_write(csv, lambda tmp: table.to_csv(tmp, index=False))
             console.print(f"Wrote {csv}.")
 
 
@@ -726,7 +726,7 @@ def wall(
             if fixed is not None:
                 table["prob_fixed_rule"] = fixed.prob_by_year()["prob"].to_numpy()
             csv.parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(csv, index=False)
+            atomic_write(csv, lambda tmp: table.to_csv(tmp, index=False))
             console.print(f"Wrote {csv}.")
 
 

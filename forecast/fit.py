@@ -473,9 +473,9 @@ class Fit:
             raise ValueError(f"save path must end in .nc (got {path.name!r}); the JSON card goes beside it")
         path.parent.mkdir(parents=True, exist_ok=True)
         tree = self.to_datatree()
-        _atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+        atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
         card_text = json.dumps(self.card(), indent=2, default=_json_default)
-        _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(card_text))
+        atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(card_text))
         return path
 
 
@@ -485,7 +485,11 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Write ``path`` through ``write(tmp)`` on a temporary file beside it, then rename it into place.
+
+    An interrupted or failed write leaves any existing file at ``path`` as it was.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:

@@ -3,7 +3,8 @@
 :func:`fake_fit` builds a :class:`forecast.Fit` whose posterior has exactly the
 variables and dims a real fit of the same model has, with draws scattered
 around known parameter values. Use it where the point is plumbing; use real
-sampling where the claim is statistical.
+sampling where the claim is statistical. :func:`compiled_logp` evaluates the
+log density a nutpie-compiled model samples, to compare builds exactly.
 """
 
 from __future__ import annotations

@@ -445,6 +445,24 @@ def test_format_is_inferred_or_given(tmp_path, fit):
         write_report(tmp_path / "r.html", fit=fit, fmt="pdf")
 
 
+def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, fit, monkeypatch):
+    """Disk full half-way through: the report already on disk survives and no temporary file is left."""
+    path = write_report(tmp_path / "r.html", fit=fit, figures=False)
+    before = path.read_text()
+    real_write_text = Path.write_text
+
+    def disk_full(self, text, *args, **kwargs):
+        real_write_text(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_report(path, fit=fit, title="A new title", figures=False)
+    monkeypatch.undo()
+    assert path.read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]
+
+
 def test_report_without_optional_parts_leaves_their_sections_out(tmp_path, fit):
     html = Path(write_report(tmp_path / "r.html", fit=fit, figures=False)).read_text()
     assert Page(html).section_ids == ["answers", "data", "model", "diagnostics", "parameters", "reproduce"]

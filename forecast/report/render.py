@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import DEFAULT_CI, GATE, INTERVAL_KIND, check_ci, quantile_bounds
-from forecast.fit import ConvergenceWarning
+from forecast.fit import ConvergenceWarning, atomic_write
 from forecast.report import formatting as F
 
 if TYPE_CHECKING:
@@ -131,7 +131,7 @@ class _FigureSink:
             )
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"{id}.png"  # ids are unique within a report
-        fig.savefig(self.folder / name, dpi=110)
+        atomic_write(self.folder / name, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
         plt.close(fig)
         return Figure(id=id, title=title, number=self.count, png=f"{self.relative}/{name}")
 
@@ -939,7 +939,8 @@ def write_report(
         )
     text = _render(fmt, context)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    # a failed write (disk full, interrupted) leaves the previous report whole
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     fit.diagnostics().warn_if_failed(stacklevel=2)
     return path
 
