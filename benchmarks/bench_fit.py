@@ -278,14 +278,17 @@ def bench_fit_many(args) -> dict:
     from forecast.parallel import FitJob, fit_many
 
     options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "warn": False}
+    from forecast.data import Observations
+    from forecast.datasets import simulate
+
     if args.fit_many_design == "same":
         data = [make_data("small", args.seed + i)[0] for i in range(8)]
-    else:
-        # a backtest's shape: the same 5 families with 26, 28, ..., 40 runs each, one structure per fit
-        from forecast.data import Observations
-        from forecast.datasets import simulate
-
+    elif args.fit_many_design == "backtest":
+        # a backtest's shape: the same 5 families with 26, 28, ..., 40 runs each
         data = [Observations(simulate(5, 26 + 2 * i, seed=args.seed + i)[0]) for i in range(8)]
+    else:
+        # different data sets: 3 to 10 families of 30 runs, one model structure each
+        data = [Observations(simulate(3 + i, 30, seed=args.seed + i)[0]) for i in range(8)]
     jobs = [FitJob(obs, random_seed=100 + i, options=options) for i, obs in enumerate(data)]
     # Compile every structure once in throwaway workers, so that both timed runs load the same
     # code from PyTensor's disk cache (a first, fresh compile rounds differently: docs/model.md).
@@ -360,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="write the results here")
     p.add_argument("--fit-many", action="store_true", help="time 8 small fits on 2 workers vs sequentially")
-    p.add_argument("--fit-many-design", choices=["same", "backtest"], default="same",
-                   help="same: 8 data sets of one structure; backtest: 26-40 runs per family, one structure each")
+    p.add_argument("--fit-many-design", choices=["same", "backtest", "families"], default="same",
+                   help="same: 8 data sets of 5 x 40; backtest: 5 families of 26-40 runs; "
+                        "families: 3-10 families of 30 runs (one structure each)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
