@@ -18,7 +18,8 @@ replaces the observed ``log_loss`` variable by this term and keeps every free
 variable, prior and transform, and ``tests/test_fused.py`` checks that the log
 density and gradient match the generic graph. nutpie samples the fused model;
 PyMC's own sampler, prior predictive checks and everything else use the
-generic one.
+generic one. Because the kernel finds each family's runs by ``offsets``, one
+compiled model serves any number of runs with the same families.
 """
 
 from __future__ import annotations
