@@ -115,13 +115,14 @@ def coverage_of_bootstrap(pf, truth: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def gradient_us(model, obs, n_evals: int = 2000) -> float:
+def gradient_us(model, obs, n_evals: int = 2000, *, fused: bool = True) -> float:
     """Microseconds per log-density + gradient evaluation of the nutpie-compiled model."""
     import numba
 
-    compiled, _ = model.compiled(obs)
-    fn = compiled.logp_func
-    shared = tuple(compiled.shared_data[compiled.shared_var_keys[v]] for v in fn.get_shared())
+    from forecast.testing import compiled_function
+
+    compiled, _ = model.compiled(obs, fused=fused)
+    jit_fn, shared = compiled_function(compiled)
     x = np.full(compiled.n_dim, 0.01)
 
     @numba.njit
@@ -132,10 +133,27 @@ def gradient_us(model, obs, n_evals: int = 2000) -> float:
             total += np.sum(f(x, *shared)[1])
         return total
 
-    loop(fn.vm.jit_fn, 1, x, shared)
+    loop(jit_fn, 1, x, shared)
     t = time.perf_counter()
-    loop(fn.vm.jit_fn, n_evals, x, shared)
+    loop(jit_fn, n_evals, x, shared)
     return (time.perf_counter() - t) / n_evals * 1e6
+
+
+def bench_gradients(args) -> dict:
+    """Gradient cost of the generic PyTensor graph against the fused likelihood, both compiled in this process."""
+    from forecast.model import ScalingModel
+
+    rows = []
+    for size in args.sizes.split(","):
+        obs, _ = make_data(size, args.seed)
+        model = ScalingModel()
+        row = {"size": size, "runs": len(obs)}
+        for fused in (False, True):
+            row["fused_us" if fused else "generic_us"] = round(gradient_us(model, obs, fused=fused), 1)
+        row["ratio"] = round(row["generic_us"] / row["fused_us"], 2)
+        rows.append(row)
+        print(row, flush=True)
+    return {"benchmark": "gradients", "rows": rows}
 
 
 def mcmc_stats(fit) -> dict:
@@ -363,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="write the results here")
     p.add_argument("--fit-many", action="store_true", help="time 8 small fits on 2 workers vs sequentially")
+    p.add_argument("--gradients", action="store_true",
+                   help="gradient cost of the generic graph vs the fused likelihood at --sizes")
     p.add_argument("--fit-many-design", choices=["same", "backtest", "families"], default="same",
                    help="same: 8 data sets of 5 x 40; backtest: 5 families of 26-40 runs; "
                         "families: 3-10 families of 30 runs (one structure each)")
@@ -381,8 +401,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_start": os.getloadavg(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
-    if args.fit_many:
-        result = {**meta, **bench_fit_many(args)}
+    if args.fit_many or args.gradients:
+        result = {**meta, **(bench_fit_many(args) if args.fit_many else bench_gradients(args))}
         print(json.dumps(result, indent=2))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)

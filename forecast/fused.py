@@ -9,9 +9,9 @@ with an intermediate array at each step; :class:`ChinchillaLogLik` does it in
 one loop per family over that family's runs (the runs are sorted by family, so
 each family's are contiguous), returning the summed log likelihood and its
 gradient with respect to every family's parameters together. Measured on one
-machine (log density plus gradient of the whole model, two runs each): 40
-families x 100 runs 326-408 -> 178-202 microseconds, 20 x 50 81-95 -> 53-58,
-5 x 40 17-18 -> 12 (``benchmarks/README.md``).
+machine (log density plus gradient of the whole model, three runs each, the
+last ``benchmarks/bench_fit.py --gradients``): 40 families x 100 runs 326-408
+-> 178-233 microseconds, 20 x 50 77-95 -> 53-58, 5 x 40 17-18 -> 12-13.
 
 It is the same model: :meth:`forecast.ScalingModel.build` with ``fused=True``
 replaces the observed ``log_loss`` variable by this term and keeps every free

@@ -418,7 +418,7 @@ class ScalingModel:
 
     def _structure_key(self, obs: Observations, *, fused: bool = False) -> str:
         # the fused likelihood reads the runs by offsets, so one compile serves any number of runs
-        shape = {"n_obs": None if fused else len(obs), "n_family": len(obs.families),
+        shape = {"fused": fused, "n_obs": None if fused else len(obs), "n_family": len(obs.families),
                  "forms": [self.family_forms(obs)[f] for f in obs.families],
                  "runs": (int(obs.table["run"].nunique()) if self._uses_runs(obs) else 0)}
         blob = json.dumps({"settings": self.settings(), "shape": shape}, sort_keys=True)
@@ -433,7 +433,7 @@ class ScalingModel:
         import nutpie
 
         fused = fused and self.fusable(obs)
-        key = self._structure_key(obs, fused=fused) + ("-fused" if fused else "")
+        key = self._structure_key(obs, fused=fused)
         if key in _COMPILED:
             cached = _COMPILED[key]
             compiled = cached.with_data(**self._data_values(obs, fused=fused))

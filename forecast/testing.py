@@ -143,9 +143,14 @@ def compiled_logp(compiled, point: np.ndarray) -> tuple[float, np.ndarray]:
     Evaluates exactly the function nutpie samples, with the model's current
     data (after ``with_data`` too), so a test can compare it with another build.
     """
+    jit_fn, shared = compiled_function(compiled)
+    return _call_compiled()(jit_fn, np.asarray(point, dtype=float), shared)
+
+
+def compiled_function(compiled) -> tuple[object, tuple[np.ndarray, ...]]:
+    """The numba function a nutpie-compiled model evaluates, and the data arrays it takes after the point."""
     fn = compiled.logp_func
-    shared = tuple(compiled.shared_data[compiled.shared_var_keys[v]] for v in fn.get_shared())
-    return _call_compiled()(fn.vm.jit_fn, np.asarray(point, dtype=float), shared)
+    return fn.vm.jit_fn, tuple(compiled.shared_data[compiled.shared_var_keys[v]] for v in fn.get_shared())
 
 
 @functools.cache

@@ -80,10 +80,11 @@ def test_a_cached_compile_swaps_in_new_data_in_family_order():
 
 
 def _unflatten(model, x):
+    shapes = {k: np.shape(v) for k, v in model.initial_point().items()}
     point, start = {}, 0
     for v in model.value_vars:
-        size = int(np.prod(model.initial_point()[v.name].shape))
-        point[v.name] = x[start:start + size].reshape(model.initial_point()[v.name].shape)
+        size = int(np.prod(shapes[v.name]))
+        point[v.name] = x[start:start + size].reshape(shapes[v.name])
         start += size
     return point
 
