@@ -46,6 +46,8 @@ class SamplerDefaults:
     chains: int = 4
     target_accept: float = 0.97
     adaptation: str = "low_rank"
+    # regularisation of nutpie's low-rank mass-matrix estimate (forecast.model._low_rank_settings)
+    low_rank_gamma: float = 1e-2
     sampler: str = "nutpie"
 
 

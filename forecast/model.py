@@ -67,22 +67,33 @@ DEFAULT_RUN_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.02)
 _COMPILED: dict[str, object] = {}
 
 
-def _adaptation_windows(adaptation: str, n_dim: int) -> dict[str, int]:
-    """nutpie settings that scale the early low-rank windows with the number of parameters.
+def _low_rank_settings(adaptation: str, n_dim: int) -> dict[str, float]:
+    """nutpie settings for the low-rank mass matrix, scaled with the number of parameters.
 
-    A low-rank mass matrix estimated from ``k`` draws has rank at most about
-    ``2k`` (draws and gradients), and every partially pooled family brings its
-    own E-vs-amplitude ridge. nutpie's early windows switch every 10 draws,
-    too few for dozens of families: with 40 families (211 parameters) the
-    sampler kept ~450 leapfrog steps per draw for the first 600 tuning draws.
-    In probes there, windows of 25 draws reached the post-tuning 31 steps per
-    draw about 400 draws into tuning (windows of 50 and 100 were slower).
-    Windows of about ``n_dim / 8`` draws (10 to 50) follow that, and leave
-    models under 80 parameters at nutpie's default.
+    ``mass_matrix_gamma`` (nutpie's default 1e-5) regularises the two
+    covariance estimates whose geometric mean is the mass matrix. At 1e-5
+    their eigenvalues span about five decades, and nutpie's eigendecomposition
+    of them turns slow above about 195 parameters: 76-84 ms per tuning draw at
+    200-211 parameters against 1.8 ms at 192, with the gradient costing
+    microseconds (``benchmarks/nutpie_lowrank_cost.py``). At 1e-2 it costs
+    1.3 ms at 211 parameters. Leapfrog steps per draw after tuning stayed the
+    same (24 at 5 x 40, 31 at 20 x 50 and 40 x 100), as did ESS.
+
+    ``early_window_switch_freq``: a low-rank matrix estimated from ``k``
+    draws has rank at most about ``2k`` (draws and gradients), and every
+    partially pooled family brings its own E-vs-amplitude ridge. nutpie's
+    early windows switch every 10 draws, too few for dozens of families. With
+    40 families (211 parameters) and gamma 1e-2, windows of 50 draws cut the
+    tuning steps of one chain from 206,000 (windows of 10) and 176,000 (26)
+    to 148,000. Windows of about ``n_dim / 4`` draws (10 to 50) follow that,
+    and leave models under 40 parameters at nutpie's default.
     """
     if adaptation != "low_rank":
         return {}
-    return {"early_window_switch_freq": int(min(50, max(10, round(n_dim / 8))))}
+    return {
+        "mass_matrix_gamma": SAMPLER.low_rank_gamma,
+        "early_window_switch_freq": int(min(50, max(10, round(n_dim / 4)))),
+    }
 
 
 class ScalingModel:
@@ -539,7 +550,7 @@ class ScalingModel:
                 idata = nutpie.sample(
                     compiled, draws=draws, tune=tune, chains=chains, cores=cores, seed=random_seed,
                     progress_bar=progressbar, target_accept=target_accept, save_warmup=False,
-                    adaptation=adaptation, **_adaptation_windows(adaptation, compiled.n_dim),
+                    adaptation=adaptation, **_low_rank_settings(adaptation, compiled.n_dim),
                 )
         elif sampler == "pymc":
             import pymc as pm
@@ -558,7 +569,7 @@ class ScalingModel:
             "sampler": sampler, "draws": draws, "tune": tune, "chains": chains,
             "random_seed": int(random_seed), "target_accept": target_accept,
             "adaptation": adaptation if sampler == "nutpie" else "diag",
-            **(_adaptation_windows(adaptation, compiled.n_dim) if sampler == "nutpie" else {}),
+            **(_low_rank_settings(adaptation, compiled.n_dim) if sampler == "nutpie" else {}),
             # nutpie samples the fused likelihood where the model allows it (forecast.fused)
             "fused_likelihood": sampler == "nutpie" and self.fusable(obs),
             "seconds": round(seconds, 3), "compile_seconds": round(compile_seconds, 3),

@@ -89,6 +89,33 @@ def test_fit_rejects_a_dataframe():
         fc.ScalingModel().fit(pd.DataFrame({"a": [1]}))
 
 
+def test_a_fit_records_the_low_rank_settings_nutpie_sampled_with(monkeypatch):
+    """The mass-matrix settings that keep large fits fast reach nutpie, and the fit's card records them."""
+    import nutpie
+
+    from forecast.config import SAMPLER
+    from forecast.datasets import simulate
+
+    seen = {}
+    real_sample = nutpie.sample
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real_sample(*args, **kwargs)
+
+    monkeypatch.setattr(nutpie, "sample", spy)
+    obs = fc.Observations(simulate(3, 12, seed=3)[0])
+    fit = fc.ScalingModel().fit(obs, draws=20, tune=30, chains=1, progressbar=False, warn=False, random_seed=1)
+    assert seen["adaptation"] == "low_rank"
+    assert seen["mass_matrix_gamma"] == SAMPLER.low_rank_gamma
+    for key in ("adaptation", "mass_matrix_gamma", "early_window_switch_freq"):
+        assert fit.sampler_settings[key] == seen[key], key
+    diag = fc.ScalingModel().fit(obs, draws=20, tune=30, chains=1, progressbar=False, warn=False,
+                                 random_seed=1, adaptation="diag")
+    # nutpie refuses low-rank options with a diagonal matrix, so none may be passed or recorded
+    assert "mass_matrix_gamma" not in diag.sampler_settings
+
+
 @pytest.mark.filterwarnings("ignore::forecast.data.DataWarning")  # 4 runs of a sparse family
 def test_refit_of_a_cached_structure_names_the_new_families():
     """A second data set with the same structure reuses the compile but keeps its own family names,
