@@ -73,11 +73,11 @@ def _low_rank_settings(adaptation: str, n_dim: int) -> dict[str, float]:
     ``mass_matrix_gamma`` (nutpie's default 1e-5) regularises the two
     covariance estimates whose geometric mean is the mass matrix. At 1e-5
     their eigenvalues span about five decades, and nutpie's eigendecomposition
-    of them turns slow above about 195 parameters: 76-84 ms per tuning draw at
-    200-211 parameters against 1.8 ms at 192, with the gradient costing
+    of them turns slow above about 195 parameters: 66-84 ms per tuning draw at
+    200-211 parameters against 1.8 ms at 192, on a model whose gradient costs
     microseconds (``benchmarks/nutpie_lowrank_cost.py``). At 1e-2 it costs
-    1.3 ms at 211 parameters. Leapfrog steps per draw after tuning stayed the
-    same (24 at 5 x 40, 31 at 20 x 50 and 40 x 100), as did ESS.
+    1.4-2.2 ms there. Leapfrog steps per draw after tuning stayed the same (24
+    at 5 x 40, 31 at 20 x 50 and 40 x 100), as did ESS.
 
     ``early_window_switch_freq``: a low-rank matrix estimated from ``k``
     draws has rank at most about ``2k`` (draws and gradients), and every
