@@ -15,7 +15,7 @@ For each size and method, a fresh Python process measures
 * ``rewarm_s`` (nutpie): the cold fit's data and seed fitted again from the
   cache, the same sampling work as the cold fit, so ``setup_s`` =
   ``cold_s - rewarm_s`` is what the first fit in a process adds; ``cold_s -
-  warm_s`` also holds the difference between two data sets' sampling times,
+  warm_s`` also holds the difference between two data sets' sampling times.
 * ``build_s`` / ``compile_s``: ``ScalingModel.build`` and the rest of the first-fit
   set-up (nutpie's numba compile) separately,
 * ``grad_us``: one log-density + gradient evaluation of the compiled model (nutpie only),
