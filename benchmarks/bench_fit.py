@@ -301,13 +301,12 @@ def spawn(size: str, sampler: str, args) -> dict:
 
 # ------------------------------------------------------------- fit_many
 def bench_fit_many(args) -> dict:
+    from forecast.data import Observations
+    from forecast.datasets import simulate
     from forecast.model import ScalingModel
     from forecast.parallel import FitJob, fit_many
 
     options = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "warn": False}
-    from forecast.data import Observations
-    from forecast.datasets import simulate
-
     if args.fit_many_design == "same":
         data = [make_data("small", args.seed + i)[0] for i in range(8)]
     elif args.fit_many_design == "backtest":

@@ -67,7 +67,7 @@ DEFAULT_RUN_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.02)
 _COMPILED: dict[str, object] = {}
 
 
-def _low_rank_settings(adaptation: str, n_dim: int) -> dict[str, float]:
+def _low_rank_settings(adaptation: str, n_dim: int) -> dict[str, float | int]:
     """nutpie settings for the low-rank mass matrix, scaled with the number of parameters.
 
     ``mass_matrix_gamma`` (nutpie's default 1e-5) regularises the two
