@@ -68,6 +68,14 @@ __all__ = ["GrowthFit", "Scenario", "WallForecast", "compare_text", "data_wall",
 LN6 = math.log(6.0)
 CHUNK_ELEMENTS = 2_000_000
 """Numbers per chunk of (draw x sample x year) work: ~16 MB per float64 temporary."""
+MIN_YEARLY_GAIN = 0.005
+"""Default threshold of "diminishing returns": a yearly loss improvement (nats/token) below this.
+
+A choice to change, not a measured fact: under ``Scenario.epoch2024()`` with
+Besiroglu et al. (2024)'s Chinchilla law and no wall, the compute-optimal loss
+falls by ~0.017 nats/token from 2024 to 2025 and by a quarter less each year
+after, so 0.005 is reached around 2029.
+"""
 
 _CHINCHILLA = ("E", "A", "B", "alpha", "beta")
 
@@ -119,8 +127,21 @@ def _frontier_coefficients(fit: Fit, family: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _log_inputs(samples: xr.Dataset, n: int) -> dict[str, np.ndarray]:
-    """Logs of the scenario samples as numpy arrays of length ``n`` (dask-backed inputs are computed)."""
+_LOG_RATE = {
+    "compute_growth": "ln_g",
+    "stock_growth": "ln_sg",
+    "efficiency_growth": "ln_e",
+    "data_efficiency_growth": "ln_de",
+}
+"""Key in the log inputs of each yearly growth factor; ``(key, t)`` holds its log rate from offset ``t`` on."""
+
+
+def _log_inputs(samples: xr.Dataset, n: int, scenario: Scenario | None = None) -> dict:
+    """Logs of the scenario samples as numpy arrays of length ``n`` (dask-backed inputs are computed).
+
+    Growth rates that change (``scenario.growth_changes``) are keyed ``(key, t)``
+    with ``t`` the change year's offset from the base year.
+    """
 
     def flat(name: str) -> np.ndarray:
         return np.broadcast_to(np.asarray(samples[name], dtype=float), (n,))
@@ -136,7 +157,39 @@ def _log_inputs(samples: xr.Dataset, n: int) -> dict[str, np.ndarray]:
     }
     if "tokens_per_param" in samples:
         out["ln_tpp"] = np.log(flat("tokens_per_param"))
+    for name in ("efficiency_growth", "data_efficiency_growth"):
+        out[_LOG_RATE[name]] = np.log(flat(name)) if name in samples else np.zeros(n)
+    if "compute_cap" in samples:  # a cap below a sample's own base-year compute holds compute flat
+        out["ln_cap"] = np.maximum(np.log(flat("compute_cap")), out["ln_c0"])
+    if scenario is not None:
+        for name, year, var in scenario.change_points():
+            out[(_LOG_RATE[name], float(year - scenario.base_year))] = np.log(flat(var))
     return out
+
+
+def _cum_log(ln: dict, key: str, t):
+    """Log growth accumulated from the base year to offset ``t`` at the rate ``ln[key]`` and its changes."""
+    out = ln[key] * t
+    prev = ln[key]
+    for change in sorted((k for k in ln if isinstance(k, tuple) and k[0] == key), key=lambda k: k[1]):
+        out = out + (ln[change] - prev) * np.maximum(t - change[1], 0.0)
+        prev = ln[change]
+    return out
+
+
+def _first_crossing(knots: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """First ``t`` where a piecewise-linear function (``values`` at ``knots``, last axis) exceeds 0.
+
+    ``knots[..., 0]`` when it starts above 0, ``inf`` when it never exceeds it.
+    """
+    above = values > 0
+    k = above.argmax(-1)[..., None]
+    prev = np.maximum(k - 1, 0)
+    t1, v1 = np.take_along_axis(knots, k, -1)[..., 0], np.take_along_axis(values, k, -1)[..., 0]
+    t0, v0 = np.take_along_axis(knots, prev, -1)[..., 0], np.take_along_axis(values, prev, -1)[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = t0 - v0 * (t1 - t0) / (v1 - v0)
+    return np.where(~above.any(-1), np.inf, np.where(k[..., 0] == 0, knots[..., 0], root))
 
 
 def _pair_indices(n_draws: int, n_samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -169,20 +222,50 @@ def _demand_line(coef: dict | None, ln: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _wall_dates(dd0, ds, ln: dict, *, first: int, last: int, base: int) -> np.ndarray:
-    """Date demand first exceeds supply on ``[first, last + 1)``; ``inf`` if it does not."""
-    t0 = first - base
-    e0 = dd0 + ds * (ln["ln_c0"] + ln["ln_g"] * t0) - (ln["ln_s0"] + ln["ln_sg"] * t0 + ln["ln_ep"])
-    e1 = ds * ln["ln_g"] - ln["ln_sg"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        date = np.where(e0 > 0, float(first), np.where(e1 > 0, first - e0 / e1, np.inf))
+    """Date demand first exceeds supply on ``[first, last + 1)``; ``inf`` if it does not.
+
+    ``log demand - log supply`` is piecewise linear in time, with kinks only at
+    the years growth rates change and where compute reaches its cap, so its
+    first root is found exactly by interpolating between those knots.
+    """
+    t0, t1 = float(first - base), float(last + 1 - base)
+    inner = sorted({k[1] for k in ln if isinstance(k, tuple) and t0 < k[1] < t1})
+    grid = np.array([t0, *inner, t1])
+    x = {k: np.asarray(v)[..., None] for k, v in ln.items()}
+    shape = np.broadcast_shapes(np.shape(dd0), np.shape(ln["ln_c0"]), np.shape(ln["ln_s0"]))
+    knots = np.broadcast_to(grid, (*shape, grid.size))
+    if "ln_cap" in ln:  # compute stops growing where it reaches the cap: one more knot per sample
+        free = x["ln_c0"] + _cum_log(x, "ln_g", grid) - x["ln_cap"]
+        t_cap = _first_crossing(np.broadcast_to(grid, free.shape), free)
+        t_cap = np.broadcast_to(np.where(np.isfinite(t_cap), t_cap, t1)[..., None], (*shape, 1))
+        knots = np.sort(np.concatenate([knots, t_cap], axis=-1), axis=-1)
+    q = _per_year(x, knots)
+    excess = np.asarray(dd0)[..., None] + np.asarray(ds)[..., None] * q["ln_c"] - q["ln_supply"]
+    date = base + _first_crossing(knots, excess)
     date[date >= last + 1] = np.inf
     return date
 
 
 def _per_year(ln: dict, t: np.ndarray) -> dict[str, np.ndarray]:
-    """log compute, log stock and log supply; ``ln`` arrays broadcast against ``t``."""
-    ln_stock = ln["ln_s0"] + ln["ln_sg"] * t
-    return {"ln_c": ln["ln_c0"] + ln["ln_g"] * t, "ln_stock": ln_stock, "ln_supply": ln_stock + ln["ln_ep"]}
+    """Per year offset ``t`` (``ln`` arrays broadcast against it), all logs.
+
+    ``ln_c`` physical frontier compute (capped), ``ln_stock`` the stock of
+    text in tokens, ``ln_eff_stock`` what it is worth with data efficiency,
+    ``ln_supply`` that times epochs, and ``ln_m`` the algorithmic efficiency
+    multiplier on compute.
+    """
+    ln_c = ln["ln_c0"] + _cum_log(ln, "ln_g", t)
+    if "ln_cap" in ln:
+        ln_c = np.minimum(ln_c, ln["ln_cap"])
+    ln_stock = ln["ln_s0"] + _cum_log(ln, "ln_sg", t)
+    ln_eff_stock = ln_stock + _cum_log(ln, "ln_de", t)
+    return {
+        "ln_c": ln_c,
+        "ln_stock": ln_stock,
+        "ln_eff_stock": ln_eff_stock,
+        "ln_supply": ln_eff_stock + ln["ln_ep"],
+        "ln_m": _cum_log(ln, "ln_e", t),
+    }
 
 
 def _losses(par: dict, r_star, q: dict, *, repeats: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -192,20 +275,28 @@ def _losses(par: dict, r_star, q: dict, *, repeats: bool) -> tuple[np.ndarray, n
     ``A N*^-alpha = A e^(-alpha n0) C^-gamma`` and ``B D*^-beta = B e^(-beta d0)
     C^-gamma`` with ``gamma = alpha beta / (alpha + beta)``, so ``L* = E + K
     C^-gamma`` (``K`` and ``gamma`` per draw, precomputed in ``par``).
+
+    Algorithmic efficiency ``m`` makes physical compute ``C`` worth ``m C``:
+    without the wall the loss is ``L*(m C)``. A run of ``N`` parameters and
+    ``D`` tokens counts as ``N m^a`` and ``D m^b`` (``a + b = 1`` the
+    frontier's exponents, ``N* ~ C^a``, ``D* ~ C^b``), so the compute-optimal
+    run maps onto the compute-optimal run at ``m C``, and the capped run keeps
+    its physical tokens (the wall counts physical tokens against the effective
+    stock) while efficiency raises what both terms are worth.
     """
-    ln_c = q["ln_c"]
-    without = par["E"] + par["K"] * np.exp(-par["gamma"] * ln_c)
+    ln_c, ln_m = q["ln_c"], q["ln_m"]
+    without = par["E"] + par["K"] * np.exp(-par["gamma"] * (ln_c + ln_m))
     ln_d = np.minimum(par["ln_d0"] + par["d_slope"] * ln_c, q["ln_supply"])
     ln_deff = ln_d
     if repeats:
         # Tokens past one pass over the stock U are worth less (effective_data is homogeneous:
         # D'(D, U) = U D'(D/U, 1)); a run smaller than the stock sees only unique tokens.
-        over = np.maximum(ln_d - q["ln_stock"], 0.0)
+        over = np.maximum(ln_d - q["ln_eff_stock"], 0.0)
         ln_deff = ln_d - over + np.log(effective_data(np.exp(over), 1.0, r_star, np))
     with_wall = (
         par["E"]
-        + par["A"] * np.exp(-par["alpha"] * (ln_c - LN6 - ln_d))
-        + par["B"] * np.exp(-par["beta"] * ln_deff)
+        + par["A"] * np.exp(-par["alpha"] * (ln_c - LN6 - ln_d + par["n_slope"] * ln_m))
+        + par["B"] * np.exp(-par["beta"] * (ln_deff + par["d_slope"] * ln_m))
     )
     return without, with_wall
 
@@ -233,6 +324,10 @@ def _paired_losses(
         r_star = par["r_star"] if "r_star" in par else col["r_star"]
         without[sl], with_wall[sl] = _losses(par, r_star, _per_year(col, tt), repeats=repeats)
     return without, with_wall
+
+
+def _fmt_count(value: float, last: int) -> str:
+    return f"{value:.1f}" if np.isfinite(value) else f"more (wall after {last})"
 
 
 def _fmt_year(value: float, *, first: int, last: int, at_start: bool) -> str:
@@ -282,8 +377,10 @@ class WallForecast:
         pair: np.ndarray | None,
         chunk_elements: int,
         family: str,
+        min_yearly_gain: float = MIN_YEARLY_GAIN,
     ) -> None:
         self.draws = draws
+        self.min_yearly_gain = float(min_yearly_gain)
         self.scenario = scenario
         self.years = years
         self.fit = fit
@@ -359,7 +456,13 @@ class WallForecast:
 
     @property
     def text(self) -> str:
-        """One or two sentences to quote: median wall year and 90% interval.
+        """Sentences to quote: median wall year and 90% interval, then efficiency and returns.
+
+        After the wall year: any growth changes or compute cap; how many times
+        algorithmic efficiency doubles between the base year and the wall
+        (median and interval), or that it is held fixed; and, with a fitted
+        law, the year the yearly loss improvement falls below
+        ``min_yearly_gain`` (:meth:`diminishing_returns`).
 
         Examples
         --------
@@ -368,7 +471,8 @@ class WallForecast:
         ... # doctest: +NORMALIZE_WHITESPACE
         Under Epoch AI 2024 (Villalobos et al.), with demand from a fixed 20 tokens per parameter, the
         largest training run would need more text than the usable stock (used once) in 2028 (median; 90%
-        interval 2026 to 2030). P(wall by 2030) = 0.99, from 2,000 Monte Carlo samples.
+        interval 2026 to 2030). P(wall by 2030) = 0.99, from 2,000 Monte Carlo samples. Algorithmic
+        efficiency is held fixed (efficiency_growth = 1).
         """
         lo, hi = quantile_bounds(DEFAULT_CI)
         qs = self.year_quantiles((lo, 0.5, hi))
@@ -382,7 +486,177 @@ class WallForecast:
             f"Under {self.scenario.name}, with demand from {self.demand}, the largest training run "
             f"would need more text than the usable stock (used {times}) {when} (median; "
             f"{DEFAULT_CI:.0%} interval {low} to {high}). "
-            f"P(wall by {by}) = {p_by:.2f}, from {self.n_mc:,} Monte Carlo samples."
+            f"P(wall by {by}) = {p_by:.2f}, from {self.n_mc:,} Monte Carlo samples." + self._efficiency_text()
+        )
+
+    def _efficiency_text(self) -> str:
+        """Sentences on growth changes, efficiency doublings and diminishing returns."""
+        sc = self.scenario
+        lo, hi = quantile_bounds(DEFAULT_CI)
+        parts = []
+        changes = [
+            f"{n.replace('_', ' ')} x{_describe_input(sc.growth_changes[n][y])} a year from {y}"
+            for n, y, _ in sc.change_points()
+        ]
+        if sc.compute_cap is not None:
+            changes.append(f"frontier compute capped at {_describe_input(sc.compute_cap)} FLOP")
+        if changes:
+            parts.append("Growth changes: " + "; ".join(changes) + ".")
+        if self._efficiency_on:
+            q = self.efficiency_doublings((lo, 0.5, hi)).to_numpy()
+            rate = f"x{_describe_input(sc.efficiency_growth)} a year"
+            last = int(self.years[-1])
+            loss_note = " The losses reachable use effective compute." if self._coef is not None else ""
+            if np.isfinite(q[1]):
+                parts.append(
+                    f"Algorithmic efficiency ({rate}) doubles {q[1]:.1f} times between {sc.base_year} and "
+                    f"the wall (median; {DEFAULT_CI:.0%} interval {_fmt_count(q[0], last)} to "
+                    f"{_fmt_count(q[2], last)})." + loss_note
+                )
+            else:
+                parts.append(
+                    f"Algorithmic efficiency ({rate}) keeps doubling past {last}, where the median wall "
+                    f"lies." + loss_note
+                )
+        else:
+            parts.append("Algorithmic efficiency is held fixed (efficiency_growth = 1).")
+        if self._coef is not None:
+            y = [self._gain_year_phrase(v) for v in self.diminishing_returns(q=(lo, 0.5, hi)).to_numpy()]
+            parts.append(
+                f"The yearly improvement of the loss reachable with the wall falls below "
+                f"{self.min_yearly_gain:g} nats/token in {y[1]} (median; {DEFAULT_CI:.0%} interval "
+                f"{y[0]} to {y[2]})."
+            )
+        return " " + " ".join(parts)
+
+    # ---------------------------------------------------------- efficiency
+    @property
+    def _efficiency_on(self) -> bool:
+        keys = [k for k in self._ln if k == "ln_e" or (isinstance(k, tuple) and k[0] == "ln_e")]
+        return any(np.any(self._ln[k] > 0) for k in keys)
+
+    def efficiency_doublings(
+        self, q: Sequence[float] | float = (0.05, 0.5, 0.95), *, since: int | None = None
+    ) -> pd.Series:
+        """Quantiles of how many times algorithmic efficiency doubles between ``since`` and the wall.
+
+        Per Monte Carlo sample, ``log2`` of the efficiency multiplier
+        accumulated from the start of ``since`` (default: the scenario's
+        base year) to the wall date (0 if the wall comes first). A sample whose
+        wall lies beyond the horizon counts as ``inf`` (more doublings than
+        any within it), as in :meth:`year_quantiles`; with efficiency off
+        every sample has 0.
+
+        Examples
+        --------
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> s = Scenario(compute_growth=4.0, stock=3e14, stock_growth=1.0, tokens_per_param=20,
+        ...              efficiency_growth=2.0)
+        >>> w = data_wall(None, s, n_samples=2)
+        >>> bool(w.efficiency_doublings(0.5).iloc[0] == w.draws["wall_date"][0] - 2024)  # x2 a year
+        True
+        """
+        qs = np.atleast_1d(np.asarray(q, dtype=float))
+        if np.any((qs < 0) | (qs > 1)) or not np.all(np.isfinite(qs)):
+            raise ValueError(f"quantile levels must lie in [0, 1]; got {qs.tolist()}")
+        start = self.scenario.base_year if since is None else int(since)
+        date = np.asarray(self.draws["wall_date"], dtype=float)
+        ln = self._ln if date.ndim == 1 else _take(self._ln, None)
+        values = self._doublings(ln, date, start).ravel()
+        out = np.quantile(values, qs, method="inverted_cdf")
+        return pd.Series(out, index=pd.Index(qs, name="q"), name="efficiency_doublings")
+
+    def _doublings(self, ln: dict, date: np.ndarray, since: int) -> np.ndarray:
+        """log2 of the efficiency gained from ``since`` to ``date`` per sample (``inf`` past the horizon)."""
+        t0 = float(since - self.scenario.base_year)
+        t = date - self.scenario.base_year
+        finite = np.isfinite(t)
+        end = np.where(finite, t, t0)
+        gained = np.maximum((_cum_log(ln, "ln_e", end) - _cum_log(ln, "ln_e", t0)) / math.log(2.0), 0.0)
+        grows = ln["ln_e"] > 0
+        for k in ln:
+            if isinstance(k, tuple) and k[0] == "ln_e":
+                grows = grows | (ln[k] > 0)
+        return np.where(finite, gained, np.where(grows, np.inf, 0.0))
+
+    # ------------------------------------------------------ diminishing returns
+    def diminishing_returns(
+        self,
+        threshold: float | None = None,
+        *,
+        q: Sequence[float] | float = (0.05, 0.5, 0.95),
+        wall: bool = True,
+        max_pairs: int | None = 200_000,
+    ) -> pd.Series:
+        """Quantiles of the first year whose yearly loss improvement falls below ``threshold``.
+
+        Per Monte Carlo sample, the improvement in year ``y`` is the fall of
+        the loss reachable from the previous year of the horizon, per year
+        (``(L(y_prev) - L(y)) / (y - y_prev)``, nats/token); the answer is the
+        first year of the horizon after its first where it is below the
+        threshold, ``inf`` if none is.
+
+        Parameters
+        ----------
+        threshold : float, optional
+            Yearly improvement in nats/token; default the forecast's
+            ``min_yearly_gain`` (``data_wall(min_yearly_gain=...)``).
+        q : float or sequence of float
+            Quantile levels.
+        wall : bool
+            Use the loss reachable with the wall (default) or without it.
+        max_pairs : int or None
+            Crossed forecasts: pairs used, as in :meth:`loss_by_year`.
+
+        Examples
+        --------
+        >>> from forecast.testing import fake_fit
+        >>> from forecast.datawall import Scenario, data_wall
+        >>> w = data_wall(fake_fit(draws=50), Scenario.epoch2024(), n_samples=200)
+        >>> bool(w.diminishing_returns(0.001, q=0.5).iloc[0] >= w.diminishing_returns(0.01, q=0.5).iloc[0])
+        True
+        """
+        if self._coef is None:
+            raise ValueError(
+                "diminishing_returns needs a fitted law: this forecast used a fixed tokens-per-parameter rule "
+                "(data_wall(fit=None)), which has no loss model. Pass a Chinchilla fit to data_wall"
+            )
+        thr = self.min_yearly_gain if threshold is None else float(threshold)
+        if not (np.isfinite(thr) and thr > 0):
+            raise ValueError(
+                f"threshold must be a positive yearly loss improvement in nats/token; got {threshold!r}"
+            )
+        if self.years.size < 2:
+            raise ValueError("diminishing_returns needs a horizon of at least two years")
+        qs = np.atleast_1d(np.asarray(q, dtype=float))
+        loss = self._sample_losses(max_pairs)[1 if wall else 0]
+        gain = -np.diff(loss, axis=1) / np.diff(self.years)[None, :]
+        below = gain < thr
+        year = np.where(below.any(1), self.years[1:][below.argmax(1)], np.inf)
+        out = np.quantile(year, qs, method="inverted_cdf")
+        return pd.Series(out, index=pd.Index(qs, name="q"), name="year")
+
+    def _gain_year_phrase(self, value: float) -> str:
+        return _fmt_year(value, first=int(self.years[1]), last=int(self.years[-1]), at_start=True)
+
+    def _sample_losses(self, max_pairs: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample losses over (sample, year) without and with the wall (crossed: a subsample of pairs)."""
+        if self.pairing == "paired":
+            return (
+                self.draws["loss_without"].transpose("sample", "year").to_numpy(),
+                self.draws["loss_with"].transpose("sample", "year").to_numpy(),
+            )
+        n = self.n_mc if max_pairs is None else min(int(max_pairs), self.n_mc)
+        rng = np.random.default_rng(np.random.SeedSequence([self.random_seed, 2000]))
+        flat = rng.integers(0, self.n_mc, size=n)
+        return _paired_losses(
+            self._coef,
+            self._ln,
+            flat // self.n_samples,
+            flat % self.n_samples,
+            (self.years - self.scenario.base_year).astype(float),
+            repeats=bool(np.any(self._ln["ln_ep"] > 0)),
+            chunk_elements=self._chunk,
         )
 
     def __repr__(self) -> str:
@@ -517,6 +791,11 @@ class WallForecast:
             "with_wall caps tokens at stock x epochs and discounts repeated tokens with R_D* "
             "(Muennighoff et al. 2023); it is the loss of a feasible allocation, an upper bound on the best"
         )
+        if self._efficiency_on:
+            df.attrs["note"] += (
+                "; both use effective compute (frontier compute x algorithmic efficiency), while the wall "
+                "counts physical tokens"
+            )
         self._loss_cache[key] = df
         return df.copy()
 
@@ -622,7 +901,7 @@ def _describe_input(value) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{float(value):g}"
     if isinstance(value, tuple):
-        return f"{value[0]:g}-{value[1]:g}"
+        return f"{value[0]:.4g}-{value[1]:.4g}"
     return "uncertain"
 
 
@@ -637,6 +916,7 @@ def data_wall(
     pairing: Literal["paired", "cross"] = "paired",
     family: str = "population",
     chunk_elements: int = CHUNK_ELEMENTS,
+    min_yearly_gain: float = MIN_YEARLY_GAIN,
 ) -> WallForecast:
     """Probability of running out of usable text by each year, and the loss at and after the wall.
 
@@ -662,6 +942,9 @@ def data_wall(
         Which family's law sets the frontier (``"population"``: the typical family).
     chunk_elements : int
         Size of each chunk of work in numbers; bounds peak memory.
+    min_yearly_gain : float
+        Threshold of diminishing returns (nats/token per year) used by
+        :attr:`WallForecast.text` and :meth:`WallForecast.diminishing_returns`.
 
     Returns
     -------
@@ -687,10 +970,14 @@ def data_wall(
         )
     if int(chunk_elements) < 1:
         raise ValueError(f"chunk_elements must be positive; got {chunk_elements!r}")
+    if not (math.isfinite(float(min_yearly_gain)) and float(min_yearly_gain) > 0):
+        raise ValueError(
+            f"min_yearly_gain must be a positive yearly loss improvement in nats/token; got {min_yearly_gain!r}"
+        )
     yrs = _check_years(years)
     first, last, base = int(yrs[0]), int(yrs[-1]), int(scenario.base_year)
     n = int(n_samples)
-    ln = _log_inputs(scenario.sample(n, random_seed=random_seed), n)
+    ln = _log_inputs(scenario.sample(n, random_seed=random_seed), n, scenario)
     coef = None if fit is None else _frontier_coefficients(fit, family)
     crossed = coef is not None and pairing == "cross"
     pair = None
@@ -760,6 +1047,7 @@ def data_wall(
         pair=pair,
         chunk_elements=int(chunk_elements),
         family=family,
+        min_yearly_gain=float(min_yearly_gain),
     )
 
 

@@ -3,7 +3,9 @@
 A :class:`Scenario` holds the assumptions behind a data-wall forecast: how much
 compute the largest training run uses in a base year and how fast that grows,
 how many tokens of usable human text exist and how fast that grows, how far
-runs are over-trained, and how many epochs of repetition are allowed. Each
+runs are over-trained, how many epochs of repetition are allowed, how fast
+algorithms make compute and data worth more (efficiency), how growth rates
+change at given years (slowdowns) and whether compute is capped. Each
 uncertain input may be
 
 * a fixed number (``5e25``),
@@ -40,6 +42,81 @@ VILLALOBOS_2024 = (
 )
 MUENNIGHOFF_2023 = 'Muennighoff et al. 2023, "Scaling Data-Constrained Language Models", C4 fit'
 HOFFMANN_2022 = 'Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models"'
+HO_2024 = 'Ho et al. 2024, "Algorithmic progress in language models" (arXiv:2403.05812)'
+
+
+def interval_from_ci(low: float, high: float, *, mass: float) -> tuple[float, float]:
+    """The 90% interval of the log-normal whose central ``mass`` interval is ``(low, high)``.
+
+    Published intervals come at other masses (95% is common); scenario inputs
+    are read as 90% intervals, so a 95% interval is narrowed in log space.
+
+    Examples
+    --------
+    >>> lo, hi = interval_from_ci(1.0, 100.0, mass=0.95)
+    >>> round(lo, 2), round(hi, 1)
+    (1.45, 69.1)
+    """
+    if not (0 < low <= high) or not (0 < mass < 1):
+        raise ValueError(
+            f"interval_from_ci needs 0 < low <= high and 0 < mass < 1; got {low}, {high}, {mass}"
+        )
+    mid = 0.5 * (math.log(low) + math.log(high))
+    half = 0.5 * (math.log(high) - math.log(low)) * Z90 / float(stats.norm.ppf(0.5 + mass / 2))
+    return math.exp(mid - half), math.exp(mid + half)
+
+
+EFFICIENCY_HO_2024: tuple[float, float] = interval_from_ci(2 ** (12 / 14), 2 ** (12 / 5), mass=0.95)
+"""Yearly growth of algorithmic compute efficiency from Ho et al. (2024), as a 90% interval.
+
+The compute needed for a given loss halves every ~8 months (95% CI 5-14
+months), a yearly multiplier ``2**(12/months)`` of x2.8 (95%: x1.81 to x5.28).
+Read as a log-normal with those 2.5% and 97.5% quantiles, its 90% interval is
+about (1.97, 4.85), median x3.09 (halving every 7.4 months).
+"""
+
+DATA_EFFICIENCY_RANGE: tuple[float, float] = (1.0, 1.5)
+"""A range for ``data_efficiency_growth`` spanning the published evidence (see its source)."""
+
+COMPUTE_SLOWDOWN_2030: dict[int, tuple[float, float]] = {2030: (1.3, 3.2)}
+"""Frontier compute growth from 2030 on, for ``growth_changes={"compute_growth": ...}``.
+
+Epoch AI (Sevilla et al. 2024, "Can AI scaling continue through 2030?") find
+4x a year feasible through 2030, power being the first binding constraint.
+Past it we take the growth of compute per dollar alone (FLOP/s per $ doubles
+every ~2.5 years, x1.3 a year; Hobbhahn & Besiroglu 2022) as the low end, and
+that times spending still growing as in 2016-2024 (amortized cost of frontier
+runs x2.4 a year; Cottier et al. 2024) as the high end: x1.3 to x3.2 a year.
+"""
+
+_PRESET_SOURCES: dict[str, list[tuple[Any, str]]] = {
+    "efficiency_growth": [
+        (
+            EFFICIENCY_HO_2024,
+            "compute for a given loss halves every ~8 months, 95% CI 5-14 months (" + HO_2024 + "): "
+            "x1.81-x5.28 a year, read as a log-normal with those 2.5% and 97.5% quantiles",
+        )
+    ],
+    "data_efficiency_growth": [
+        (
+            DATA_EFFICIENCY_RANGE,
+            "our reading of the published one-off gains (repetition, quality filtering: see "
+            "DATA_EFFICIENCY_RANGE) as a sustained rate: from none to a several-fold gain every 4-5 years",
+        )
+    ],
+}
+_CHANGE_PRESETS: dict[str, list[tuple[Mapping[int, Any], str]]] = {
+    "compute_growth": [
+        (
+            COMPUTE_SLOWDOWN_2030,
+            "4x a year is feasible to 2030 (Epoch AI, Sevilla et al. 2024); afterwards compute per "
+            "dollar alone (x1.3 a year, Hobbhahn & Besiroglu 2022) to that times spending growing as in "
+            "2016-2024 (x2.4 a year, Cottier et al. 2024)",
+        )
+    ]
+}
+GROWTH_FIELDS = ("compute_growth", "stock_growth", "efficiency_growth", "data_efficiency_growth")
+"""Inputs that are yearly growth factors; each may change at given years (``Scenario.growth_changes``)."""
 
 # Each field: (constraint, reference value, source of that value, unit/description).
 # ``positive``: > 0; ``factor``: >= 1 (growth factors per year, epochs).
@@ -101,8 +178,35 @@ _SPEC: dict[str, tuple[str, Any, str, str]] = {
         "R_D* = 15.4: repeated tokens lose value with this decay constant (" + MUENNIGHOFF_2023 + ")",
         "decay constant of the value of repeated tokens",
     ),
+    # Appended after the original inputs so that each keeps its random stream (seeded by position).
+    "efficiency_growth": (
+        "factor",
+        1.0,
+        "1 = off, as in " + VILLALOBOS_2024 + ", who do not model algorithmic progress. Measured: compute "
+        "for a given loss halves every ~8 months, 95% CI 5-14 months (" + HO_2024 + "); pass "
+        "efficiency_growth=EFFICIENCY_HO_2024 to use it",
+        "yearly multiplier on effective compute from better algorithms (loss uses C x this^years)",
+    ),
+    "data_efficiency_growth": (
+        "factor",
+        1.0,
+        "1 = off: no study measures a sustained yearly rate. Published gains are one-off: up to ~4 epochs "
+        "of repetition cost little (" + MUENNIGHOFF_2023 + "; see epochs), and quality filtering reaches "
+        "a baseline's benchmark scores with several times fewer tokens (FineWeb-Edu, Penedo et al. 2024; "
+        "DCLM, Li et al. 2024); DATA_EFFICIENCY_RANGE = (1, 1.5) reads them as a rate",
+        "yearly multiplier on what a token of the stock is worth (the effective stock grows by it)",
+    ),
+    "compute_cap": (
+        "positive",
+        None,
+        "no cap. Power is the first limit Epoch AI see (Sevilla et al. 2024: 1-5 GW campuses allow "
+        "1e28-3e29 FLOP runs by 2030)",
+        "largest training run possible in any year (FLOP; power, money)",
+    ),
 }
 UNCERTAIN_FIELDS = tuple(_SPEC)
+OPTIONAL_FIELDS = ("tokens_per_param", "compute_cap")
+"""Inputs that may be ``None`` (not used)."""
 
 
 # --------------------------------------------------------------------- inputs
@@ -120,15 +224,24 @@ def _kind(value: Any) -> str:
     return "bad"
 
 
-def _check_input(name: str, value: Any) -> None:
-    """Raise a ValueError naming ``name`` and the fix when ``value`` is not a valid input."""
+def _check_input(name: str, value: Any, *, label: str | None = None) -> None:
+    """Raise a ValueError naming ``name`` (or ``label``) and the fix when ``value`` is not a valid input."""
     constraint = _SPEC[name][0]
     need = "> 0" if constraint == "positive" else ">= 1"
     hint = {
         "compute_growth": " (a yearly factor: 4.5 means x4.5 a year; frontier compute may not shrink)",
         "stock_growth": " (a yearly factor: 1.035 means +3.5% a year, not 0.035; the stock may not shrink)",
         "epochs": " (1 = each token seen once; 4 = up to four passes)",
+        "efficiency_growth": (
+            " (a yearly multiplier on effective compute: 2.8 means compute for a given loss halves every "
+            "8 months, 1 = no progress; algorithms do not get worse)"
+        ),
+        "data_efficiency_growth": (
+            " (a yearly multiplier on what a token is worth: 1.2 means +20% a year, 1 = off)"
+        ),
     }.get(name, "")
+    if label is not None:
+        name = label
 
     def ok(x: float) -> bool:
         return bool(np.isfinite(x) and (x > 0 if constraint == "positive" else x >= 1))
@@ -240,6 +353,25 @@ def _same(a: Any, b: Any) -> bool:
     return a is b
 
 
+def _quantile(value: Any, q: float) -> float:
+    """The ``q`` quantile of an input (checked already): the number itself when fixed."""
+    kind = _kind(value)
+    if kind == "fixed":
+        return float(value)
+    if kind == "interval":
+        low, high = (math.log(float(v)) for v in value)
+        z = float(stats.norm.ppf(q))
+        return math.exp(0.5 * (low + high) + z * (high - low) / (2.0 * Z90))
+    if kind == "distribution":
+        return float(value.ppf(q))
+    arr = np.asarray(value.values if isinstance(value, xr.DataArray) else value, dtype=float)
+    return float(np.quantile(arr, q))
+
+
+def _same_changes(a: Mapping[int, Any], b: Mapping[int, Any]) -> bool:
+    return set(a) == set(b) and all(_same(a[y], b[y]) for y in a)
+
+
 # ------------------------------------------------------------------- Scenario
 @dataclass(frozen=True, eq=False, repr=False)
 class Scenario:
@@ -274,6 +406,27 @@ class Scenario:
         ``D' = U + U R_D* (1 - exp(-(D/U - 1) / R_D*))``.
     base_year : int, default 2024
         Year of ``compute`` and ``stock``.
+    efficiency_growth : uncertain, default 1 (off)
+        Yearly multiplier on effective compute from better algorithms (>= 1).
+        The loss reachable in year ``y`` is that of compute ``C_y *
+        efficiency_growth ** (y - base_year)``; the tokens a run consumes
+        (and so the wall) follow physical compute. :data:`EFFICIENCY_HO_2024`
+        is Ho et al. (2024)'s measurement.
+    data_efficiency_growth : uncertain, default 1 (off)
+        Yearly multiplier on what a token of the stock is worth (>= 1): the
+        effective stock is ``stock * stock_growth ** t * data_efficiency_growth ** t``.
+        :data:`DATA_EFFICIENCY_RANGE` spans the published evidence.
+    growth_changes : dict, optional
+        Growth rates that change at given years: ``{field: {year: factor}}``
+        for any of ``compute_growth, stock_growth, efficiency_growth,
+        data_efficiency_growth``; the factor (uncertain, >= 1) applies from
+        the start of ``year`` (after ``base_year``) until the next change.
+        :data:`COMPUTE_SLOWDOWN_2030` is a sourced compute slowdown.
+    compute_cap : uncertain or None, default None
+        Largest training run possible in any year (FLOP; a limit of power or
+        money): frontier compute grows until it reaches the cap, then stays.
+        Must not lie below ``compute``; a sample below its own base-year
+        compute is raised to it.
     name : str
         Label used in text and reports.
     sources : dict, optional
@@ -285,8 +438,10 @@ class Scenario:
     ------
     ValueError
         Naming the field and the fix, for a non-positive stock or compute, a
-        growth factor or epochs below 1, an interval with low > high, samples
-        that break these bounds, or an unknown source key.
+        growth factor, efficiency multiplier or epochs below 1, an interval
+        with low > high, samples that break these bounds, a growth change at or
+        before the base year, a compute cap below the base year's compute, or
+        an unknown source key.
 
     Examples
     --------
@@ -311,22 +466,84 @@ class Scenario:
     base_year: int = 2024
     name: str = "custom scenario"
     sources: Mapping[str, str] = field(default_factory=dict)
+    efficiency_growth: Any = _SPEC["efficiency_growth"][1]
+    data_efficiency_growth: Any = _SPEC["data_efficiency_growth"][1]
+    growth_changes: Mapping[str, Mapping[int, Any]] = field(default_factory=dict)
+    compute_cap: Any = None
 
     def __post_init__(self) -> None:
         if isinstance(self.base_year, bool) or not isinstance(self.base_year, numbers.Integral):
             raise ValueError(f"Scenario.base_year must be a whole year such as 2024; got {self.base_year!r}")
         for name in UNCERTAIN_FIELDS:
             value = getattr(self, name)
-            if name == "tokens_per_param" and value is None:
+            if name in OPTIONAL_FIELDS and value is None:
                 continue
             _check_input(name, value)
-        unknown = sorted(set(self.sources) - set(UNCERTAIN_FIELDS) - {"base_year"})
+        object.__setattr__(self, "growth_changes", self._checked_changes())
+        if self.compute_cap is not None:
+            cap, now = _quantile(self.compute_cap, 0.05), _quantile(self.compute, 0.5)
+            if cap < now * (1 - 1e-9):  # tolerance: an interval (c, c) is c up to rounding
+                raise ValueError(
+                    f"Scenario.compute_cap: the cap ({cap:.3g} FLOP, its 5% quantile) lies below today's "
+                    f"compute ({now:.3g} FLOP in {self.base_year}, median); a cap limits future growth, so "
+                    f"give at least the base year's compute, or lower Scenario.compute"
+                )
+        keys = set(UNCERTAIN_FIELDS) | {"base_year", "growth_changes"}
+        unknown = sorted(set(self.sources) - keys)
         if unknown:
             raise ValueError(
                 f"Scenario.sources has unknown key(s) {unknown}; use field names: "
-                f"{', '.join(UNCERTAIN_FIELDS)}, base_year"
+                f"{', '.join(UNCERTAIN_FIELDS)}, base_year, growth_changes"
             )
         object.__setattr__(self, "sources", dict(self.sources))
+
+    def _checked_changes(self) -> dict[str, dict[int, Any]]:
+        """``growth_changes`` checked and copied: growth field -> {year: factor from that year on}."""
+        changes = self.growth_changes
+        if not isinstance(changes, Mapping):
+            raise ValueError(
+                f"Scenario.growth_changes must map a growth field to {{year: factor}}, e.g. "
+                f"{{'compute_growth': {{2030: (1.3, 3.2)}}}}; got {changes!r}"
+            )
+        out: dict[str, dict[int, Any]] = {}
+        for name, by_year in changes.items():
+            if name not in GROWTH_FIELDS:
+                raise ValueError(
+                    f"Scenario.growth_changes: {name!r} is not a growth field; use one of {', '.join(GROWTH_FIELDS)}"
+                )
+            if not isinstance(by_year, Mapping) or not by_year:
+                raise ValueError(
+                    f"Scenario.growth_changes[{name!r}] must map years to factors, e.g. {{2030: (1.3, 3.2)}}; "
+                    f"got {by_year!r}"
+                )
+            out[name] = {}
+            for year, value in sorted(by_year.items()):
+                label = f"growth_changes[{name!r}][{year!r}]"
+                if isinstance(year, bool) or not isinstance(year, numbers.Integral):
+                    raise ValueError(f"Scenario.{label}: the year must be a whole year such as 2030")
+                if year <= self.base_year:
+                    raise ValueError(
+                        f"Scenario.{label}: the change year {year} is not after the base year "
+                        f"{self.base_year}; a change must come later (to change the rate from the start, "
+                        f"set Scenario.{name} itself)"
+                    )
+                _check_input(name, value, label=label)
+                out[name][int(year)] = value
+        return out
+
+    def change_points(self) -> list[tuple[str, int, str]]:
+        """``(field, year, variable)`` for each growth change, in the order :meth:`sample` draws them.
+
+        Examples
+        --------
+        >>> Scenario(growth_changes={"compute_growth": {2030: 2.0}}).change_points()
+        [('compute_growth', 2030, 'compute_growth_from_2030')]
+        """
+        return [
+            (name, year, f"{name}_from_{year}")
+            for name in GROWTH_FIELDS
+            for year in self.growth_changes.get(name, {})
+        ]
 
     # -------------------------------------------------------- constructors
     @classmethod
@@ -339,6 +556,9 @@ class Scenario:
         repetition beyond what the effective stock already allows. With
         ``tokens_per_param=20`` and ``data_wall(fit=None)`` this is their
         compute-based projection (median 2028, 80% interval 2026-2032).
+        Algorithmic and data efficiency are off (1), as in their projection,
+        and no growth rate changes; pass ``efficiency_growth=EFFICIENCY_HO_2024``
+        or ``growth_changes=...`` to add them (the name then says so).
 
         Parameters
         ----------
@@ -359,6 +579,8 @@ class Scenario:
         if unknown:
             raise ValueError(f"Scenario.epoch2024: unknown field(s) {unknown}; fields are {sorted(names)}")
         changed = [n for n in UNCERTAIN_FIELDS if n in overrides and not _same(overrides[n], _SPEC[n][1])]
+        if overrides.get("growth_changes"):
+            changed.append("growth_changes")
         name = "Epoch AI 2024 (Villalobos et al.)"
         if changed:  # say so, so that text quoting the scenario's name does not overclaim
             name += " with " + ", ".join(changed) + " changed"
@@ -385,6 +607,25 @@ class Scenario:
             return "not used: demand comes from the fitted frontier"
         if _same(value, _SPEC[name][1]):
             return _SPEC[name][2]
+        for preset, text in _PRESET_SOURCES.get(name, []):
+            if _same(value, preset):
+                return text
+        return "set by the user"
+
+    def change_source(self, name: str) -> str:
+        """Where the changes of growth field ``name`` come from (``sources["growth_changes"]`` if given).
+
+        Examples
+        --------
+        >>> from forecast.scenarios import COMPUTE_SLOWDOWN_2030
+        >>> Scenario(growth_changes={"compute_growth": COMPUTE_SLOWDOWN_2030}).change_source("compute_growth")[:25]
+        '4x a year is feasible to '
+        """
+        if "growth_changes" in self.sources:
+            return self.sources["growth_changes"]
+        for preset, text in _CHANGE_PRESETS.get(name, []):
+            if _same_changes(self.growth_changes.get(name, {}), preset):
+                return text
         return "set by the user"
 
     def assumptions(self) -> pd.DataFrame:
@@ -412,6 +653,15 @@ class Scenario:
                     "source": self.source(name),
                 }
             )
+        for name, year, _ in self.change_points():
+            rows.append(
+                {
+                    "assumption": f"{name} from {year}",
+                    "value": _describe(name, self.growth_changes[name][year]),
+                    "meaning": f"{_SPEC[name][3]}, from {year} on (replaces the rate before)",
+                    "source": self.change_source(name),
+                }
+            )
         return pd.DataFrame(rows, columns=["assumption", "value", "meaning", "source"])
 
     def __repr__(self) -> str:
@@ -419,7 +669,10 @@ class Scenario:
         parts += [
             f"{n}={_describe(n, getattr(self, n))}"
             for n in UNCERTAIN_FIELDS
-            if not (n == "tokens_per_param" and self.tokens_per_param is None)
+            if not (n in OPTIONAL_FIELDS and getattr(self, n) is None)
+        ]
+        parts += [
+            f"{n} from {y}={_describe(n, self.growth_changes[n][y])}" for n, y, _ in self.change_points()
         ]
         return "Scenario(" + ", ".join(parts) + ")"
 
@@ -430,7 +683,9 @@ class Scenario:
         Each input is drawn from its own stream seeded by ``(random_seed,
         position of the field)``, so changing one input leaves the draws of
         the others unchanged (common random numbers: two scenarios that differ
-        in the stock are compared draw by draw). Fixed inputs are 0-d.
+        in the stock are compared draw by draw). Fixed inputs are 0-d. A
+        growth rate after a change year (``growth_changes``) is its own input,
+        drawn independently of the rate before, as ``{field}_from_{year}``.
 
         Examples
         --------
@@ -447,6 +702,10 @@ class Scenario:
                 continue
             rng = np.random.default_rng(np.random.SeedSequence([int(random_seed), i]))
             out[name] = _sample(name, value, int(n), rng)
+        for name, year, var in self.change_points():
+            seed = [int(random_seed), 100 + GROWTH_FIELDS.index(name), year]
+            rng = np.random.default_rng(np.random.SeedSequence(seed))
+            out[var] = _sample(name, self.growth_changes[name][year], int(n), rng)
         return xr.Dataset(out)
 
 
