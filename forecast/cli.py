@@ -368,8 +368,11 @@ def _scale_up_forecast(fit: Fit, families: Sequence[str], *, flops: np.ndarray |
     return predict(fit, **_budget_inputs(fit, np.asarray(flops, dtype=float)), family=list(families))
 
 
-def _scenario(name: str, *, stock=None, compute_growth=None, tokens_per_param=None):
-    """A named scenario with the command line's overrides (90% intervals, or a number when LOW == HIGH)."""
+def _scenario(name: str, *, stock=None, compute_growth=None, tokens_per_param=None, **more):
+    """A named scenario with the command line's overrides (90% intervals, or a number when LOW == HIGH).
+
+    ``more`` are further Scenario overrides, e.g. from :func:`efficiency_overrides`.
+    """
     from forecast.datawall import Scenario
 
     builders = {"epoch2024": Scenario.epoch2024}
@@ -379,16 +382,86 @@ def _scenario(name: str, *, stock=None, compute_growth=None, tokens_per_param=No
     for field, value in (("stock", stock), ("compute_growth", compute_growth)):
         if value is not None:
             overrides[field] = value[0] if value[0] == value[1] else value
-    return builders[name](tokens_per_param=tokens_per_param, **overrides)
+    return builders[name](tokens_per_param=tokens_per_param, **overrides, **more)
 
 
-def _data_wall(fit: Fit | None, scenario, *, samples: int, seed: int, console: Console):
+def _number_or_range(text: str | None, *, option: str, presets: dict | None = None):
+    """``LOW:HIGH`` as a 90% interval, one number as a fixed value, or a named preset."""
+    if text is None:
+        return None
+    if presets and str(text).strip() in presets:
+        return presets[str(text).strip()]
+    if ":" not in str(text):
+        return float(parse_numbers(text, option=option)[0])
+    low, high = parse_range(text, option=option)
+    return low if low == high else (low, high)
+
+
+def efficiency_overrides(
+    *,
+    efficiency_growth: str | None = None,
+    data_efficiency: str | None = None,
+    overtraining: str | None = None,
+    epochs: str | None = None,
+    stock_growth: str | None = None,
+    slowdown: Sequence[str] | None = None,
+    compute_cap: str | None = None,
+) -> dict:
+    """Scenario overrides from the efficiency, slowdown and demand options of ``forecast wall``.
+
+    Each option takes a number (a fixed value) or ``LOW:HIGH`` (a 90%
+    interval); ``--efficiency-growth ho2024`` is Ho et al. (2024)'s estimate,
+    and each ``--slowdown YEAR=LOW:HIGH`` sets compute growth from ``YEAR`` on
+    (``--slowdown epoch2030``: :data:`forecast.scenarios.COMPUTE_SLOWDOWN_2030`).
+    Meant to be shared by every command that builds a scenario.
+
+    Examples
+    --------
+    >>> efficiency_overrides(epochs="4", slowdown=["2030=1.3:3.2"])
+    {'epochs': 4.0, 'growth_changes': {'compute_growth': {2030: (1.3, 3.2)}}}
+    """
+    from forecast.scenarios import COMPUTE_SLOWDOWN_2030, DATA_EFFICIENCY_RANGE, EFFICIENCY_HO_2024
+
+    out = {}
+    for field, text, option, presets in (
+        ("efficiency_growth", efficiency_growth, "--efficiency-growth", {"ho2024": EFFICIENCY_HO_2024}),
+        ("data_efficiency_growth", data_efficiency, "--data-efficiency", {"range": DATA_EFFICIENCY_RANGE}),
+        ("overtraining", overtraining, "--overtraining", None),
+        ("epochs", epochs, "--epochs", None),
+        ("stock_growth", stock_growth, "--stock-growth", None),
+        ("compute_cap", compute_cap, "--compute-cap", None),
+    ):
+        value = _number_or_range(text, option=option, presets=presets)
+        if value is not None:
+            out[field] = value
+    changes: dict[int, object] = {}
+    for item in slowdown or []:
+        if item.strip() == "epoch2030":
+            changes.update(COMPUTE_SLOWDOWN_2030)
+            continue
+        year, sep, rate = item.partition("=")
+        try:
+            when = int(year)
+        except ValueError:
+            when = None
+        if not sep or when is None:
+            raise UserError(
+                f"--slowdown must be YEAR=LOW:HIGH (compute growth from YEAR on, e.g. --slowdown 2030=1.3:3.2) "
+                f"or epoch2030; got {item!r}"
+            )
+        changes[when] = _number_or_range(rate, option="--slowdown")
+    if changes:
+        out["growth_changes"] = {"compute_growth": changes}
+    return out
+
+
+def _data_wall(fit: Fit | None, scenario, *, samples: int, seed: int, console: Console, **options):
     """The data wall from the fitted frontier (or, with ``fit=None``, the scenario's fixed rule)."""
     from forecast.datawall import data_wall
 
     how = "the fitted frontier" if fit is not None else "a fixed tokens-per-parameter rule"
     with console.status(f"Simulating the data wall from {how} ({samples} Monte Carlo samples)..."):
-        return data_wall(fit, scenario, n_samples=samples, random_seed=seed)
+        return data_wall(fit, scenario, n_samples=samples, random_seed=seed, **options)
 
 
 # --------------------------------------------------------------- options
@@ -403,6 +476,50 @@ Ci = Annotated[float, typer.Option(help="Mass of the equal-tailed credible inter
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show the sampler's progress bar.")]
 ModelPath = Annotated[
     Path, typer.Argument(help="A fit saved by `forecast fit` or `forecast demo` (.nc).", show_default=False)
+]
+# scenario options on efficiency, demand and slowdowns (see efficiency_overrides)
+EfficiencyGrowth = Annotated[
+    str | None,
+    typer.Option(
+        help="Yearly multiplier on effective compute from better algorithms: a number, LOW:HIGH (90%), or "
+        "ho2024 (Ho et al. 2024: compute for a given loss halves every ~8 months, 95% CI 5-14). Default 1 (off)."
+    ),
+]
+DataEfficiency = Annotated[
+    str | None,
+    typer.Option(
+        help="Yearly multiplier on what a token of the stock is worth: a number, LOW:HIGH (90%), or range "
+        "(1:1.5, our reading of the published one-off gains). Default 1 (off)."
+    ),
+]
+Overtraining = Annotated[
+    str | None,
+    typer.Option(help="Multiplier on compute-optimal tokens per parameter: a number or LOW:HIGH (90%)."),
+]
+Epochs = Annotated[
+    str | None, typer.Option(help="Passes over the stock a run may make (>= 1): a number or LOW:HIGH (90%).")
+]
+StockGrowth = Annotated[
+    str | None,
+    typer.Option(help="Yearly growth factor of the stock (1.035 = +3.5%): a number or LOW:HIGH (90%)."),
+]
+Slowdown = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Compute growth from a year on, YEAR=LOW:HIGH (e.g. 2030=1.3:3.2); repeat for several years. "
+        "epoch2030: 4-5x to 2030, then 1.3-3.2x (compute per dollar, and spending growing as in 2016-2024)."
+    ),
+]
+ComputeCap = Annotated[
+    str | None,
+    typer.Option(help="Largest training run possible in any year (FLOP): a number or LOW:HIGH (90%)."),
+]
+MinYearlyGain = Annotated[
+    float,
+    typer.Option(
+        min=1e-12,
+        help="Diminishing returns: report the year the loss improves by less than this per year (nats/token).",
+    ),
 ]
 
 
@@ -689,6 +806,14 @@ def wall(
     samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples.")] = 1000,
     seed: Seed = 0,
     csv: Annotated[Path | None, typer.Option(help="Also write P(wall by year) to this CSV.")] = None,
+    efficiency_growth: EfficiencyGrowth = None,
+    data_efficiency: DataEfficiency = None,
+    overtraining: Overtraining = None,
+    epochs: Epochs = None,
+    stock_growth: StockGrowth = None,
+    slowdown: Slowdown = None,
+    compute_cap: ComputeCap = None,
+    min_yearly_gain: MinYearlyGain = 0.005,
 ) -> None:
     """When does the stock of human text run out? P(data wall by year) under a scenario."""
     with _user_errors():
@@ -702,8 +827,19 @@ def wall(
             stock=parse_range(stock, option="--stock"),
             compute_growth=parse_range(compute_growth, option="--compute-growth"),
             tokens_per_param=tokens_per_param,
+            **efficiency_overrides(
+                efficiency_growth=efficiency_growth,
+                data_efficiency=data_efficiency,
+                overtraining=overtraining,
+                epochs=epochs,
+                stock_growth=stock_growth,
+                slowdown=slowdown,
+                compute_cap=compute_cap,
+            ),
         )
-        result = _data_wall(loaded, scen, samples=samples, seed=seed, console=console)
+        result = _data_wall(
+            loaded, scen, samples=samples, seed=seed, console=console, min_yearly_gain=min_yearly_gain
+        )
         fixed = None
         if tokens_per_param is not None:
             fixed = _data_wall(None, scen, samples=samples, seed=seed, console=console)
@@ -716,6 +852,14 @@ def wall(
         )
         console.print(assumptions)
         console.print(result.text)
+        loss = result.loss_by_year()
+        console.print(
+            "Loss reachable (nats/token, median) without / with the wall: "
+            + ", ".join(
+                f"{int(r.year)}: {r.without_wall_median:.4f} / {r.with_wall_median:.4f}"
+                for r in loss.iloc[:: max(1, len(loss) // 6)].itertuples()
+            )
+        )
         if fixed is not None:
             from forecast.datawall import compare_text
 
