@@ -387,3 +387,28 @@ if hypothesis is not None:
         fit, eff, data_eff, year, later_rate, epochs, seed
     ):
         check_losses(fit, eff, data_eff, year, later_rate, epochs, seed)
+
+
+# ------------------------------------------------------------ report
+def test_report_wall_section_shows_doublings_and_diminishing_returns(tmp_path):
+    from forecast.report import write_report
+
+    fit = fake_fit(chains=4, draws=500, seed=3)  # iid draws: enough for the gate to pass
+    s = Scenario.epoch2024(
+        efficiency_growth=EFFICIENCY_HO_2024, growth_changes={"compute_growth": COMPUTE_SLOWDOWN_2030}
+    )
+    wall = data_wall(fit, s, n_samples=300)
+    text = write_report(tmp_path / "r.md", fit=fit, wall=wall, figures=False).read_text()
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:4]]
+        for line in text.splitlines()
+        if line.startswith("| doublings of") or line.startswith("| first year the loss")
+    }
+    d = wall.efficiency_doublings((0.05, 0.5, 0.95)).to_numpy()
+    med, interval = rows["doublings of algorithmic efficiency, 2024 to the wall"]
+    assert float(med) == float(f"{d[1]:.4g}")
+    assert [float(v) for v in interval.split(" – ")] == [float(f"{d[0]:.4g}"), float(f"{d[2]:.4g}")]
+    y = wall.diminishing_returns(q=(0.05, 0.5, 0.95)).to_numpy()
+    med, interval = rows["first year the loss reachable with the wall improves by < 0.005 nats/token"]
+    assert float(med) == y[1] and [float(v) for v in interval.split(" – ")] == [y[0], y[2]]
+    assert "doubles" in text and "compute_growth from 2030" in text

@@ -731,7 +731,43 @@ def _wall_section(wall, ci: float, figure) -> dict[str, Any]:
                     "and with it, and their difference (cost)." + (f" Note: {note}." if note else ""),
                 )
             )
+    efficiency = _wall_efficiency_table(wall, ci)
+    if efficiency is not None:
+        out["tables"].append(efficiency)
     return out
+
+
+def _wall_efficiency_table(wall, ci: float) -> Table | None:
+    """Efficiency doublings before the wall and the year of diminishing returns, with intervals."""
+    if not hasattr(wall, "efficiency_doublings"):
+        return None
+    lo, hi = quantile_bounds(ci)
+    base = wall.scenario.base_year
+    rows = []
+    d = wall.efficiency_doublings((lo, 0.5, hi)).to_numpy()
+    rows.append(
+        [f"doublings of algorithmic efficiency, {base} to the wall", F.num(d[1]), F.interval(d[0], d[2])]
+    )
+    if getattr(wall, "fit", None) is not None:
+        y = wall.diminishing_returns(q=(lo, 0.5, hi)).to_numpy()
+        rows.append(
+            [
+                f"first year the loss reachable with the wall improves by < {wall.min_yearly_gain:g} nats/token",
+                F.num(y[1]),
+                F.interval(y[0], y[2]),
+            ]
+        )
+    return Table(
+        id="wall-efficiency",
+        columns=["answer", "median", f"{ci:.0%} interval"],
+        rows=rows,
+        numeric=[False, True, True],
+        caption=(
+            f"Monte Carlo over the posterior and the scenario's inputs ({ci:.0%} {INTERVAL_KIND}). 'inf': the "
+            "wall (or the threshold) lies beyond the years modelled. Efficiency multiplies effective compute "
+            "(the loss reachable); the wall counts physical tokens against the effective stock."
+        ),
+    )
 
 
 METHOD_NAMES = {"bayes": "Bayesian (this package)", "baseline": "Approach 3 point fit (Hoffmann et al. 2022)"}
