@@ -230,7 +230,43 @@ def _wall_dates(dd0, ds, ln: dict, *, first: int, last: int, base: int) -> np.nd
     """
     t0, t1 = float(first - base), float(last + 1 - base)
     inner = sorted({k[1] for k in ln if isinstance(k, tuple) and t0 < k[1] < t1})
+    if not inner and "ln_cap" not in ln:  # one straight line: its root directly (no knot axis)
+        e0 = (
+            dd0
+            + ds * (ln["ln_c0"] + ln["ln_g"] * t0)
+            - (ln["ln_s0"] + (ln["ln_sg"] + ln["ln_de"]) * t0 + ln["ln_ep"])
+        )
+        e1 = ds * ln["ln_g"] - ln["ln_sg"] - ln["ln_de"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            date = np.where(e0 > 0, float(first), np.where(e1 > 0, first - e0 / e1, np.inf))
+        date[date >= last + 1] = np.inf
+        return date
     grid = np.array([t0, *inner, t1])
+    shape = np.broadcast_shapes(np.shape(dd0), np.shape(ln["ln_c0"]), np.shape(ln["ln_s0"]))
+    if grid.size + ("ln_cap" in ln) > 2 and shape and shape[-1] > 1:
+        # the knot axis multiplies the work's size: split the samples so a chunk stays a chunk
+        parts = np.array_split(np.arange(shape[-1]), grid.size + ("ln_cap" in ln) - 1)
+
+        def cut(a, idx):
+            a = np.asarray(a)
+            return a[..., idx] if a.ndim and a.shape[-1] == shape[-1] else a
+
+        return np.concatenate(
+            [
+                _wall_dates_knots(
+                    cut(dd0, i), cut(ds, i), {k: cut(v, i) for k, v in ln.items()}, grid, base, last
+                )
+                for i in parts
+                if i.size
+            ],
+            axis=-1,
+        )
+    return _wall_dates_knots(dd0, ds, ln, grid, base, last)
+
+
+def _wall_dates_knots(dd0, ds, ln: dict, grid: np.ndarray, base: int, last: int) -> np.ndarray:
+    """:func:`_wall_dates` through the knots ``grid`` (and, with a cap, where compute reaches it)."""
+    t1 = grid[-1]
     x = {k: np.asarray(v)[..., None] for k, v in ln.items()}
     shape = np.broadcast_shapes(np.shape(dd0), np.shape(ln["ln_c0"]), np.shape(ln["ln_s0"]))
     knots = np.broadcast_to(grid, (*shape, grid.size))
@@ -392,7 +428,7 @@ class WallForecast:
         self._ln = log_inputs
         self._pair = pair
         self._chunk = chunk_elements
-        self._loss_cache: dict[tuple, pd.DataFrame] = {}
+        self._loss_cache: dict[tuple, pd.DataFrame | tuple[np.ndarray, np.ndarray]] = {}
         wy = np.asarray(draws["wall_year"]).ravel()
         self._sorted_years = np.sort(wy)
         self._p_at_start = float(np.mean(np.asarray(draws["wall_date"]).ravel() <= years[0]))
@@ -647,8 +683,15 @@ class WallForecast:
                 self.draws["loss_with"].transpose("sample", "year").to_numpy(),
             )
         n = self.n_mc if max_pairs is None else min(int(max_pairs), self.n_mc)
-        rng = np.random.default_rng(np.random.SeedSequence([self.random_seed, 2000]))
-        flat = rng.integers(0, self.n_mc, size=n)
+        key = ("sample_losses", n)
+        if key not in self._loss_cache:
+            rng = np.random.default_rng(np.random.SeedSequence([self.random_seed, 2000]))
+            flat = rng.integers(0, self.n_mc, size=n)
+            self._loss_cache[key] = self._pair_losses(flat)
+        return self._loss_cache[key]
+
+    def _pair_losses(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # float32 as in loss_by_year's crossed path: 7 digits are plenty for a loss
         return _paired_losses(
             self._coef,
             self._ln,
@@ -657,6 +700,7 @@ class WallForecast:
             (self.years - self.scenario.base_year).astype(float),
             repeats=bool(np.any(self._ln["ln_ep"] > 0)),
             chunk_elements=self._chunk,
+            dtype=np.float32,
         )
 
     def __repr__(self) -> str:
