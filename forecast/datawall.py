@@ -33,6 +33,19 @@ the loss it gives is an upper bound on the best loss under the wall. The
 over-training factor moves the wall (it raises demand) but not these losses,
 which are for the loss-optimal run at each year's compute.
 
+**Efficiency, slowdowns and caps** (:class:`~forecast.scenarios.Scenario`'s
+``efficiency_growth``, ``data_efficiency_growth``, ``growth_changes`` and
+``compute_cap``). The loss reachable by year uses effective compute ``m_y
+C_y`` (``m_y`` the algorithmic efficiency gained since the base year): a run
+of ``N`` parameters and ``D`` tokens counts as ``N m^a`` and ``D m^b`` with
+``N* ~ C^a``, ``D* ~ C^b`` on the frontier, so the compute-optimal run maps
+onto the compute-optimal run at ``m C``. The wall counts physical tokens
+(demand at physical compute) against the effective stock (the stock times
+data efficiency since the base year). Growth rates that change at given
+years and a cap make ``log demand - log supply`` piecewise linear; the wall
+date is its first root, exact between the knots (change years, and where
+compute reaches the cap).
+
 **Pairing and memory.** By default (``pairing="paired"``) each scenario
 sample is paired with one posterior draw: a random subsample of the draws
 without replacement, cycling through a fresh permutation when there are more
@@ -771,7 +784,8 @@ class WallForecast:
         -------
         DataFrame
             One row per year: ``year``, ``without_wall_{median,lower,upper}``
-            (compute-optimal loss L*(C)), ``with_wall_{median,lower,upper}``
+            (compute-optimal loss L*(m C) at effective compute, ``m`` the
+            scenario's algorithmic efficiency), ``with_wall_{median,lower,upper}``
             (tokens capped at stock x epochs, repeated tokens discounted by
             R_D*), ``cost_{median,lower,upper}`` (with - without, per sample),
             ``prob_wall`` (P(wall by year)), ``ci`` and ``interval``. Losses in

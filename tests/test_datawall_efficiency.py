@@ -335,6 +335,9 @@ def test_properties_on_random_scenarios(fit, case):
     year = int(rng.integers(2025, 2040))
     check_slowdown_never_makes_the_wall_earlier(kw, year, rng.uniform(0, 1, 200), rng.uniform(1, 1e4), seed)
     if case < 3:
+        check_slowdown_never_makes_the_wall_earlier(
+            kw, year, rng.uniform(0, 1, 200), rng.uniform(1, 1e4), seed, fit
+        )
         eff = (rng.uniform(1.01, 2.0), rng.uniform(2.0, 6.0))
         check_losses(fit, eff, rng.uniform(1.0, 1.5), year, rng.uniform(1.0, 5.0), rng.uniform(1, 4), seed)
 
