@@ -617,16 +617,20 @@ class WallForecast:
 
     def _doublings(self, ln: dict, date: np.ndarray, since: int) -> np.ndarray:
         """log2 of the efficiency gained from ``since`` to ``date`` per sample (``inf`` past the horizon)."""
-        t0 = float(since - self.scenario.base_year)
-        t = date - self.scenario.base_year
+        base = self.scenario.base_year
+        t0, horizon = float(since - base), float(self.years[-1] + 1 - base)
+        t = date - base
         finite = np.isfinite(t)
-        end = np.where(finite, t, t0)
+        end = np.where(finite, t, horizon)
         gained = np.maximum((_cum_log(ln, "ln_e", end) - _cum_log(ln, "ln_e", t0)) / math.log(2.0), 0.0)
-        grows = ln["ln_e"] > 0
-        for k in ln:
-            if isinstance(k, tuple) and k[0] == "ln_e":
-                grows = grows | (ln[k] > 0)
-        return np.where(finite, gained, np.where(grows, np.inf, 0.0))
+        # a wall past the horizon: unbounded doublings if efficiency still grows there or later
+        rate, grows_later = ln["ln_e"], np.zeros(np.shape(ln["ln_e"]), dtype=bool)
+        for k in sorted((k for k in ln if isinstance(k, tuple) and k[0] == "ln_e"), key=lambda k: k[1]):
+            if k[1] <= horizon:
+                rate = ln[k]
+            else:
+                grows_later = grows_later | (ln[k] > 0)
+        return np.where(finite | ~((rate > 0) | grows_later), gained, np.inf)
 
     # ------------------------------------------------------ diminishing returns
     def diminishing_returns(

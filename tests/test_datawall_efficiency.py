@@ -138,6 +138,9 @@ def test_efficiency_doublings_between_now_and_the_wall():
     assert (off.efficiency_doublings() == 0).all()
     never = data_wall(None, fixed(stock=1e20, efficiency_growth=2.0), n_samples=2)
     assert np.isinf(never.efficiency_doublings(0.5).iloc[0]) and "keeps doubling past 2040" in never.text
+    # efficiency that stops growing in 2030 doubles 6 times, whenever the wall comes after that
+    stops = fixed(stock=1e20, efficiency_growth=2.0, growth_changes={"efficiency_growth": {2030: 1.0}})
+    assert data_wall(None, stops, n_samples=2).efficiency_doublings(0.5).iloc[0] == pytest.approx(6.0)
 
 
 def test_uncertain_doublings_have_an_interval(fit):
