@@ -569,7 +569,7 @@ class WallForecast:
                 )
         else:
             parts.append("Algorithmic efficiency is held fixed (efficiency_growth = 1).")
-        if self._coef is not None:
+        if self._coef is not None and self.years.size > 1:
             y = [self._gain_year_phrase(v) for v in self.diminishing_returns(q=(lo, 0.5, hi)).to_numpy()]
             parts.append(
                 f"The yearly improvement of the loss reachable with the wall falls below "

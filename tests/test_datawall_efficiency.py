@@ -219,6 +219,10 @@ def test_diminishing_returns_needs_a_law_and_a_good_threshold(fit):
         data_wall(fit, fixed(), n_samples=5).diminishing_returns(-1.0)
     with pytest.raises(ValueError, match="min_yearly_gain must be a positive"):
         data_wall(fit, fixed(), n_samples=5, min_yearly_gain=0)
+    one_year = data_wall(fit, fixed(), years=[2030], n_samples=5)
+    with pytest.raises(ValueError, match="at least two years"):
+        one_year.diminishing_returns(0.01)
+    assert "nats/token" not in one_year.text  # the text leaves out what one year cannot say
 
 
 # ------------------------------------------------------------ chunks and pairing
