@@ -26,6 +26,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -78,7 +79,7 @@ about (1.97, 4.85), median x3.09 (halving every 7.4 months).
 DATA_EFFICIENCY_RANGE: tuple[float, float] = (1.0, 1.5)
 """A range for ``data_efficiency_growth`` spanning the published evidence (see its source)."""
 
-COMPUTE_SLOWDOWN_2030: dict[int, tuple[float, float]] = {2030: (1.3, 3.2)}
+COMPUTE_SLOWDOWN_2030: Mapping[int, tuple[float, float]] = MappingProxyType({2030: (1.3, 3.2)})
 """Frontier compute growth from 2030 on, for ``growth_changes={"compute_growth": ...}``.
 
 Epoch AI (Sevilla et al. 2024, "Can AI scaling continue through 2030?") find
