@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,8 +29,15 @@ from forecast.data import Observations
 if TYPE_CHECKING:
     from forecast.model import ScalingModel
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Format 2 adds a SHA-256 of every stored variable and of the card itself (format 1 files still load)."""
 CARD_ATTR = "forecast_card"
+CARD_HASH_ATTR = "forecast_card_sha256"
+DATA_GROUP = "fit_data"
+# sampler settings that describe the run, not the result: left out of Fit.id so it is the same in any process
+_NOT_IN_ID = ("seconds", "compile_seconds", "compile_cached", "worker_pid")
+_DAMAGED = ("the file is damaged or was edited; restore it from a backup, or refit from the data "
+            "and save again")
 
 
 class ConvergenceWarning(UserWarning):
@@ -217,9 +225,8 @@ class Fit:
     def id(self) -> str:
         """Stable id: a hash of the model settings, sampler settings and data."""
         blob = json.dumps({"model": self.model.settings(), "data": self.observations.hash(),
-                           "sampler": {k: v for k, v in self.sampler_settings.items()
-                                       if k not in ("seconds", "compile_seconds", "compile_cached")}},
-                          sort_keys=True)
+                           "sampler": {k: v for k, v in self.sampler_settings.items() if k not in _NOT_IN_ID}},
+                          sort_keys=True, default=_json_default)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def __repr__(self) -> str:
@@ -440,43 +447,141 @@ class Fit:
             "centre": self.centre,
         }
 
-    def to_datatree(self) -> xr.DataTree:
-        """The posterior, sample stats and the data as one DataTree ready to write."""
+    def _groups(self) -> dict[str, xr.Dataset]:
+        """Every idata group as written to a file (the data under ``fit_data``)."""
         table = self.observations.table
         fit_data = xr.Dataset(
             {c: ("obs", table[c].to_numpy(dtype=str if c in ("family", "run") else float)) for c in table},
             coords={"obs": np.arange(len(table))},
         )
-        groups = {"posterior": self.posterior, "fit_data": fit_data}
-        if "sample_stats" in self.idata:
-            stats = self.idata["sample_stats"].to_dataset()
-            # object-typed stats (nutpie's divergence messages) cannot be written to NetCDF
-            stats = stats.drop_vars([v for v, da in stats.data_vars.items() if da.dtype == object])
-            groups["sample_stats"] = stats
+        groups: dict[str, xr.Dataset] = {}
+        for name, node in self.idata.children.items():
+            if name == DATA_GROUP or not node.has_data:
+                continue
+            ds = node.to_dataset()
+            # object-typed variables (nutpie's divergence messages) cannot be written to NetCDF
+            groups[name] = ds.drop_vars([v for v, da in ds.data_vars.items() if da.dtype == object])
+        groups[DATA_GROUP] = fit_data
+        return groups
+
+    def to_datatree(self) -> xr.DataTree:
+        """Every idata group (posterior, sample stats, ...) and the data as one DataTree ready to write.
+
+        The card (root attribute ``forecast_card``) holds a SHA-256 of every
+        stored variable and the root attribute ``forecast_card_sha256`` one of
+        the card, which :func:`load_fit` checks.
+        """
+        groups = self._groups()
+        card = self.card()
+        card["checksums"] = {name: dataset_checksums(ds) for name, ds in groups.items()}
         tree = xr.DataTree.from_dict({f"/{k}": v for k, v in groups.items()})
-        tree.attrs[CARD_ATTR] = json.dumps(self.card(), default=_json_default)
+        text = json.dumps(card, default=_json_default, allow_nan=False)
+        tree.attrs[CARD_ATTR] = text
+        tree.attrs[CARD_HASH_ATTR] = _sha256(text.encode())
         return tree
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Save to NetCDF (posterior, data, settings) plus a JSON card beside it.
+        """Save to NetCDF (every idata group, the data, settings, checksums) plus a JSON card beside it.
 
         Writes to a temporary file in the same folder and renames it over the
-        target, so a failure part-way never corrupts an existing saved fit.
+        target, so a failure part-way never corrupts an existing saved fit;
+        temporaries left by an earlier interrupted save to the same path are
+        removed first. The fit is checked before anything is written: a fit
+        that :func:`load_fit` would refuse (data that no longer validate, a
+        card that is not JSON) is refused here, and so is a path that cannot
+        be written.
 
         Returns
         -------
         pathlib.Path
             The NetCDF file written; the card is the same path with ``.json``.
+
+        Raises
+        ------
+        FitFileError
+            The fit could not be loaded back (the message says why).
+        OSError
+            The path cannot be written (the message names it).
+
+        Examples
+        --------
+        >>> path = fit.save("models/demo.nc")   # doctest: +SKIP
         """
         path = Path(path)
         if path.suffix != ".nc":
             raise ValueError(f"save path must end in .nc (got {path.name!r}); the JSON card goes beside it")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        check_writable(path)
+        check_writable(path.with_suffix(".json"))
+        self._check_loadable(path)
         tree = self.to_datatree()
-        atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
-        card_text = json.dumps(self.card(), indent=2, default=_json_default)
+        # HDF5's own checksum on every numeric array as well: a damaged chunk fails to read
+        encoding = {
+            f"/{name}": {v: {"fletcher32": True} for v, da in node.dataset.data_vars.items()
+                         if da.dtype.kind in "biuf" and da.ndim > 0}
+            for name, node in tree.children.items()
+        }
+        remove_stale_temporaries(path)
+        atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf", encoding=encoding))
+        card_text = json.dumps(json.loads(tree.attrs[CARD_ATTR]), indent=2)
+        remove_stale_temporaries(path.with_suffix(".json"))
         atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(card_text))
         return path
+
+    def _check_loadable(self, path: Path) -> None:
+        """Refuse to save what :func:`load_fit` would refuse, before anything is written."""
+        try:
+            again = Observations.from_table(self.observations.table, min_points=self.observations.min_points)
+        except ValueError as err:
+            raise FitFileError(
+                f"cannot save {path}: the fit's data would not load back ({err}); fix the data "
+                "(see Observations) and refit"
+            ) from None
+        if again.hash() != self.observations.hash():
+            raise FitFileError(f"cannot save {path}: the fit's data change when read back; refit from "
+                               "Observations built with the package's validation")
+        try:
+            json.dumps(self.card(), default=_json_default, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise FitFileError(
+                f"cannot save {path}: the card (settings, sampler, diagnostics) is not plain JSON ({err}); "
+                "keep sampler settings to numbers, strings and lists"
+            ) from None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _canonical_bytes(values: np.ndarray) -> bytes:
+    """The bytes a variable's checksum is taken over, the same before writing and after reading."""
+    arr = np.asarray(values)
+    head = f"{arr.shape}".encode()
+    if arr.dtype.kind in "USO":
+        return head + b"\x00".join(str(v).encode("utf-8", "surrogatepass") for v in arr.ravel().tolist())
+    if arr.dtype.kind == "b":
+        arr = arr.astype(np.uint8)
+    elif arr.dtype.kind in "iu":
+        arr = arr.astype("<i8")
+    elif arr.dtype.kind == "f":
+        arr = arr.astype("<f8")
+    return head + arr.dtype.str.encode() + np.ascontiguousarray(arr).tobytes()
+
+
+def dataset_checksums(ds: xr.Dataset) -> dict[str, str]:
+    """SHA-256 of every variable (data and coordinates: dims, shape, values) of ``ds``.
+
+    Examples
+    --------
+    >>> sums = dataset_checksums(xr.Dataset({"x": ("a", [1.0, 2.0])}))
+    >>> sorted(sums), len(sums["x"])
+    (['x'], 64)
+    """
+    out = {}
+    for name, var in ds.variables.items():
+        digest = hashlib.sha256(json.dumps([str(name), [str(d) for d in var.dims]]).encode())
+        digest.update(_canonical_bytes(var.values))
+        out[str(name)] = digest.hexdigest()
+    return out
 
 
 def _json_default(obj):
@@ -485,12 +590,23 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+STALE_TEMPORARY_SECONDS = 3600.0
+"""A temporary of an older release (no process id in its name) this old is left over from a crash."""
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}."
+
+
 def atomic_write(path: Path, write) -> None:
     """Write ``path`` through ``write(tmp)`` on a temporary file beside it, then rename it into place.
 
-    An interrupted or failed write leaves any existing file at ``path`` as it was.
+    An interrupted or failed write leaves any existing file at ``path`` as it
+    was. The temporary is named ``.NAME.PID.XXXX.tmp`` so that
+    :func:`remove_stale_temporaries` can tell one left by a killed process from
+    one another process is still writing.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_temporary_prefix(path)}{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -504,15 +620,141 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove temporaries that an interrupted :func:`atomic_write` to ``path`` left behind.
+
+    A temporary is stale when the process that made it no longer runs (or,
+    for names without a process id, when it is over an hour old); a
+    temporary another live process is writing is left alone.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+
+    Examples
+    --------
+    >>> remove_stale_temporaries("models/demo.nc")   # doctest: +SKIP
+    []
+    """
+    path = Path(path)
+    prefix = _temporary_prefix(path)
+    removed = []
+    try:
+        candidates = [p for p in path.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".tmp")]
+    except OSError:
+        return removed
+    now = time.time()
+    for tmp in candidates:
+        middle = tmp.name[len(prefix):-len(".tmp")]
+        pid_text = middle.split(".", 1)[0]
+        try:
+            if "." in middle and pid_text.isdigit():
+                stale = int(pid_text) != os.getpid() and not _process_alive(int(pid_text))
+            else:
+                stale = now - tmp.stat().st_mtime > STALE_TEMPORARY_SECONDS
+            if stale:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    return removed
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Check, before any long work, that a file can be written at ``path``; create its folder.
+
+    Raises
+    ------
+    OSError
+        (``NotADirectoryError``, ``IsADirectoryError``, ``PermissionError``, ...)
+        with a message naming the path and what to change.
+
+    Examples
+    --------
+    >>> check_writable("models/demo.nc")   # doctest: +SKIP
+    PosixPath('models/demo.nc')
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder; give a file name inside it")
+    parent = path.parent
+    for up in (parent, *parent.parents):
+        if up.exists():
+            if not up.is_dir():
+                raise NotADirectoryError(
+                    f"cannot write {path}: {up} is a file, not a folder; choose another output path"
+                )
+            break
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f"{_temporary_prefix(path)}{os.getpid()}.", suffix=".tmp",
+                                     dir=parent)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise type(err)(err.errno, f"cannot write {path}: {reason}; choose a folder you can write to") from None
+    return path
+
+
+def _damaged(path: Path, what: str) -> FitFileError:
+    return FitFileError(f"{path} is not a valid saved forecast fit: {what}; {_DAMAGED}")
+
+
+def _check_card(path: Path, card: Any) -> dict[str, Any]:
+    """The card's structure, or a :class:`FitFileError` naming what is wrong."""
+    if not isinstance(card, dict):
+        raise _damaged(path, "its card is not a JSON object")
+    version = card.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _damaged(path, f"its card has no valid format_version (got {version!r})")
+    if version > FORMAT_VERSION:
+        raise FitFileError(
+            f"{path} was saved by forecast {card.get('forecast_version')} with file format "
+            f"{version}; this version reads format {FORMAT_VERSION} and older: upgrade forecast"
+        )
+    expected: dict[str, type | tuple[type, ...]] = {"id": str, "model": dict, "sampler": dict, "data": dict}
+    if version >= 2:
+        expected["checksums"] = dict
+    for key, kind in expected.items():
+        if not isinstance(card.get(key), kind):
+            raise _damaged(path, f"its card's '{key}' entry is missing or not a {getattr(kind, '__name__', kind)}")
+    data = card["data"]
+    for key, kind in (("hash", str), ("min_points", int), ("rows", int), ("families", list)):
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+            raise _damaged(path, f"its card's data.{key} is missing or malformed")
+    source = data.get("source")
+    if source is not None and not isinstance(source, str):
+        raise _damaged(path, "its card's data.source is not a string")
+    return card
+
+
 def load_fit(path: str | os.PathLike) -> Fit:
-    """Load a fit saved with :meth:`Fit.save`.
+    """Load a fit saved with :meth:`Fit.save`, checking that nothing in it changed.
+
+    Every stored variable is checked against its SHA-256 in the card, the
+    card against its own SHA-256, the data against the card's data hash and
+    the whole against the stored id, so a damaged or edited file is refused
+    rather than loaded with different contents.
 
     Raises
     ------
     FileNotFoundError
         If the file does not exist.
     FitFileError
-        If the file is not a saved fit, or was saved by a newer format.
+        If the file is not a saved fit, is damaged or edited, or was saved by
+        a newer format; the message names the file and what to do.
 
     Examples
     --------
@@ -523,28 +765,58 @@ def load_fit(path: str | os.PathLike) -> Fit:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no saved fit at {path}")
+    if path.is_dir():
+        raise FitFileError(f"{path} is a folder, not a saved fit (.nc file)")
     try:
         with xr.open_datatree(path, engine="h5netcdf") as opened:
             tree = opened.load()
     except Exception as err:  # noqa: BLE001 - any reader failure means "not a fit file"
         raise FitFileError(f"{path} is not a saved forecast fit (cannot read it as NetCDF: {err})") from None
-    if CARD_ATTR not in tree.attrs or "posterior" not in tree or "fit_data" not in tree:
+    if CARD_ATTR not in tree.attrs or "posterior" not in tree or DATA_GROUP not in tree:
         raise FitFileError(f"{path} is NetCDF but not a saved forecast fit (no forecast card or posterior)")
-    card = json.loads(tree.attrs[CARD_ATTR])
-    if card.get("format_version", 0) > FORMAT_VERSION:
-        raise FitFileError(
-            f"{path} was saved by forecast {card.get('forecast_version')} with file format "
-            f"{card['format_version']}; this version reads format {FORMAT_VERSION} and older: upgrade forecast"
-        )
-    table = tree["fit_data"].to_dataset().to_dataframe().reset_index(drop=True)
-    for c in ("family", "run"):
-        if c in table:
-            table[c] = table[c].astype(str)
-    obs = Observations.from_table(table, min_points=card["data"].get("min_points", 3))
+    text = tree.attrs[CARD_ATTR]
+    if not isinstance(text, str):
+        raise _damaged(path, "its card is not text")
+    stored_hash = tree.attrs.get(CARD_HASH_ATTR)
+    if stored_hash is not None and stored_hash != _sha256(text.encode("utf-8", "surrogatepass")):
+        raise _damaged(path, "its card does not match the card's checksum")
+    try:
+        card = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise _damaged(path, f"its card is not valid JSON ({err})") from None
+    card = _check_card(path, card)
+    if card["format_version"] >= 2:
+        if stored_hash is None:
+            raise _damaged(path, "the card's checksum is missing")
+        groups = {name: node.to_dataset() for name, node in tree.children.items()}
+        sums = card["checksums"]
+        if set(sums) != set(groups):
+            raise _damaged(path, f"it holds groups {sorted(groups)} but its card lists {sorted(sums)}")
+        for name, ds in groups.items():
+            if not isinstance(sums[name], dict) or dataset_checksums(ds) != sums[name]:
+                raise _damaged(path, f"the contents of group '{name}' do not match their checksums")
+    try:
+        table = tree[DATA_GROUP].to_dataset().to_dataframe().reset_index(drop=True)
+        for c in ("family", "run"):
+            if c in table:
+                table[c] = table[c].astype(str)
+        obs = Observations.from_table(table, min_points=card["data"]["min_points"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise _damaged(path, f"its stored data do not validate ({' '.join(str(err).split())})") from None
+    if obs.hash() != card["data"]["hash"]:
+        raise _damaged(path, "its stored data do not match the data hash in its card")
     obs.source = card["data"].get("source")
-    model = ScalingModel.from_settings(card["model"])
-    groups = {"/posterior": tree["posterior"].to_dataset()}
-    if "sample_stats" in tree:
-        groups["/sample_stats"] = tree["sample_stats"].to_dataset()
-    idata = xr.DataTree.from_dict(groups)
-    return Fit(idata=idata, observations=obs, model=model, sampler_settings=card["sampler"])
+    try:
+        model = ScalingModel.from_settings(card["model"])
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise _damaged(path, f"its model settings are not valid ({err})") from None
+    groups = {f"/{name}": node.to_dataset() for name, node in tree.children.items() if name != DATA_GROUP}
+    try:
+        fit = Fit(idata=xr.DataTree.from_dict(groups), observations=obs, model=model,
+                  sampler_settings=card["sampler"])
+        fit_id = fit.id
+    except (ValueError, KeyError, TypeError) as err:
+        raise _damaged(path, f"its posterior does not fit its model ({err})") from None
+    if card["format_version"] >= 2 and fit_id != card["id"]:
+        raise _damaged(path, f"its contents give id {fit_id}, not the stored id {card['id']}")
+    return fit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -162,6 +163,8 @@ def test_newer_format_is_refused_with_upgrade_hint(fit, tmp_path):
     card = json.loads(tree.attrs["forecast_card"])
     card["format_version"] = FORMAT_VERSION + 1
     tree.attrs["forecast_card"] = json.dumps(card)
+    # a genuine newer file has a card checksum that matches
+    tree.attrs["forecast_card_sha256"] = hashlib.sha256(tree.attrs["forecast_card"].encode()).hexdigest()
     path = tmp_path / "future.nc"
     tree.to_netcdf(path, engine="h5netcdf")
     with pytest.raises(FitFileError, match="upgrade forecast"):
