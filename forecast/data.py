@@ -7,6 +7,7 @@ meeting the errors one at a time.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import warnings
 from collections.abc import Mapping
@@ -22,8 +23,22 @@ NUMERIC = ("params", "tokens", "loss", "flops", "unique_tokens", "epochs")
 # Plausibility floors: anything smaller is almost surely in other units.
 MIN_PARAMS = 1e5
 MIN_TOKENS = 1e7
+# Ceilings: a thousand times beyond the largest runs on record; anything larger is a unit mistake.
+MAX_PARAMS = 1e16
+MAX_TOKENS = 1e18
 MAX_LOSS_NATS = 12.0
+MIN_LOSS_NATS = 1e-4
 LOCKSTEP_CORRELATION = 0.995
+FLOPS_RTOL_WARN = 0.5
+"""A given ``flops`` more than 50% off ``6 N D`` earns a :class:`DataWarning` (attention FLOPs and
+other conventions move it by tens of percent)."""
+FLOPS_FACTOR_ERROR = 10.0
+"""A given ``flops`` more than 10x off ``6 N D`` is an error: a unit or column mix-up."""
+RESERVED_FAMILIES = ("new", "population")
+"""Family names the API gives a meaning (``family="new"``, ``"population"``): refused as data."""
+_DEFAULT_NA = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+               "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+"""What ``pandas.read_csv`` reads as missing; in name columns (family, run) these are names."""
 
 
 class DataValidationError(ValueError):
@@ -45,6 +60,62 @@ def _rows(mask: np.ndarray | pd.Series, index: pd.Index, limit: int = 8) -> str:
     shown = ", ".join(str(i) for i in picked[:limit])
     more = f" and {len(picked) - limit} more" if len(picked) > limit else ""
     return f"row{'s' if len(picked) != 1 else ''} {shown}{more}"
+
+
+def _bad_number_types(raw: pd.Series) -> str | None:
+    """The kind of value in a numeric column that is not a real number (bool, complex, time...), if any."""
+    kind = raw.dtype.kind
+    names = {"b": "true/false", "c": "complex", "m": "time-difference", "M": "date-time", "S": "bytes"}
+    if kind in names:
+        return names[kind]
+    if kind == "O":
+        for v in raw.dropna():
+            if isinstance(v, bool | np.bool_):
+                return "true/false"
+            if isinstance(v, complex | np.complexfloating):
+                return "complex"
+            if isinstance(v, datetime.timedelta | datetime.date | np.timedelta64 | np.datetime64):
+                return "date/time"
+            if isinstance(v, bytes):
+                return "bytes"
+            if not isinstance(v, str | int | float | np.integer | np.floating):
+                return type(v).__name__
+    return None
+
+
+def _name_column_problems(raw: pd.Series, col: str, name: str, index: pd.Index) -> list[str]:
+    """Problems of a column of names (family, run): missing, empty, or of mixed types."""
+    problems = []
+    missing = raw.isna()
+    if missing.any():
+        problems.append(
+            f"column '{col}' ({name}) is empty in {_rows(missing, index)}; give every run a {name} name"
+        )
+    present = raw[~missing]
+    kinds = {("text" if isinstance(v, str) else "number" if isinstance(v, int | float | np.integer | np.floating)
+              and not isinstance(v, bool | np.bool_) else type(v).__name__) for v in present}
+    if len(kinds) > 1:
+        problems.append(
+            f"column '{col}' ({name}) mixes {' and '.join(sorted(kinds))} values (e.g. 1 and '1' would be "
+            f"the same {name}); write every {name} name as text"
+        )
+    blank = ~missing & (raw.astype(str).str.strip() == "")
+    if blank.any():
+        problems.append(
+            f"column '{col}' ({name}) has empty or blank names in {_rows(blank, index)}; "
+            f"give every run a {name} name"
+        )
+    return problems
+
+
+def _separator_hint(columns: list) -> str | None:
+    """A hint when the header looks split by another separator than the comma."""
+    text = " ".join(str(c) for c in columns)
+    for sep, label in ((";", "';'"), ("\t", "a tab"), ("|", "'|'")):
+        if sep in text:
+            return (f"the header looks separated by {label}, not commas: read it with "
+                    f"Observations.from_csv(path, sep={sep!r}) (and decimal=',' if numbers use decimal commas)")
+    return None
 
 
 class Observations:
@@ -121,8 +192,14 @@ class Observations:
 
     # ------------------------------------------------------------------ build
     @classmethod
-    def from_csv(cls, path: str | Path, **kwargs) -> Observations:
+    def from_csv(cls, path: str | Path, *, sep: str = ",", decimal: str = ".", **kwargs) -> Observations:
         """Read a CSV file of runs; keyword arguments map column names as in the constructor.
+
+        ``sep`` and ``decimal`` read files written with another separator
+        (``sep=";"``, ``sep="\\t"``) or decimal commas (``decimal=","``). In the
+        family and run columns every text is a name (a family called ``NA``
+        or ``None`` stays one); only empty cells are missing. A header that
+        names a column twice is refused.
 
         Examples
         --------
@@ -134,13 +211,24 @@ class Observations:
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no such data file: {path}")
+        names = {kwargs.get("family", "family"), kwargs.get("run") or "run"}
         try:
-            df = pd.read_csv(path)
+            header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str)
+            df = pd.read_csv(path, sep=sep, decimal=decimal, keep_default_na=False, na_values={
+                c: list(_DEFAULT_NA) for c in pd.read_csv(path, sep=sep, nrows=0).columns if c not in names
+            } | {c: [""] for c in names})
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
             raise DataValidationError(
                 [f"{path} is not a readable CSV table ({err}); save it as comma-separated text "
                  "with a header row"]
             ) from None
+        given = [str(c) for c in header.iloc[0].tolist()] if len(header) else []
+        repeated = sorted({c for c in given if given.count(c) > 1})
+        if repeated:
+            raise DataValidationError([
+                f"{path}: the header names column '{c}' {given.count(c)} times; rename or drop the "
+                "copies so each column name is used once" for c in repeated
+            ])
         obs = cls(df, **kwargs)
         obs.source = str(path)
         return obs
@@ -154,6 +242,12 @@ class Observations:
             raise DataValidationError(["the table is empty: it needs at least one run per row"])
 
         columns = list(df.columns)
+        dup_cols = pd.Index(columns)[pd.Index(columns).duplicated()].unique()
+        if len(dup_cols):
+            raise DataValidationError([
+                f"column '{c}' appears {columns.count(c)} times; rename or drop the copies so each "
+                "column name is used once" for c in dup_cols
+            ])
         missing = []
         for name in REQUIRED:
             col = mapping[name]
@@ -175,19 +269,29 @@ class Observations:
                 problems.append(
                     f"column '{col}' ({name}) is missing; the table has {columns}; {hint}"
                 )
+            separator = _separator_hint(columns)
+            if separator:
+                problems.append(separator)
             raise DataValidationError(problems)
 
         out = pd.DataFrame(index=df.index)
         if family_name is not None:
-            out["family"] = str(family_name)
+            if not str(family_name).strip():
+                raise DataValidationError(["family_name is empty; give the family a name"])
+            out["family"] = str(family_name).strip()
         else:
             fam = df[mapping["family"]]
-            if fam.isna().any():
-                problems.append(
-                    f"column '{mapping['family']}' (family) is empty in "
-                    f"{_rows(fam.isna(), df.index)}; give every run a family name"
-                )
-            out["family"] = fam.astype(str)
+            problems += _name_column_problems(fam, mapping["family"], "family", df.index)
+            out["family"] = fam.astype(str).str.strip()
+        reserved = out["family"].str.lower().isin(RESERVED_FAMILIES)
+        if reserved.any():
+            names = ", ".join(repr(n) for n in dict.fromkeys(out["family"][reserved]))
+            col = mapping["family"] if family_name is None else "family_name"
+            problems.append(
+                f"column '{col}' (family) has reserved name(s) {names} in {_rows(reserved, df.index)}: forecasts use "
+                "family='new' for a family not seen and 'population' for the typical family; rename "
+                "them (e.g. 'new-model')"
+            )
 
         missing_values: dict[str, pd.Series] = {}
         for name in NUMERIC:
@@ -196,45 +300,73 @@ class Observations:
                 continue
             raw = df[col]
             missing_values[name] = raw.isna()
+            wrong = _bad_number_types(raw)
+            if wrong is not None:
+                problems.append(
+                    f"column '{col}' ({name}) holds {wrong} values, not real numbers; write raw "
+                    "numbers such as 1.4e12"
+                )
+                out[name] = np.nan
+                missing_values[name] = pd.Series(False, index=df.index)
+                continue
             values = pd.to_numeric(raw, errors="coerce")
             bad_text = values.isna() & raw.notna()
             if bad_text.any():
                 examples = ", ".join(repr(v) for v in raw[bad_text].head(3))
+                comma = any("," in str(v) for v in raw[bad_text].head(20))
                 problems.append(
                     f"column '{col}' ({name}) has non-numeric values ({examples}) in "
                     f"{_rows(bad_text, df.index)}; write raw numbers such as 1.4e12, not '1.4T'"
+                    + ("; numbers with decimal commas are read with Observations.from_csv(path, "
+                       "decimal=',')" if comma else "")
                 )
             out[name] = values.astype(float)
         if mapping["run"] in df.columns:
-            out["run"] = df[mapping["run"]].astype(str)
+            raw_run = df[mapping["run"]]
+            problems += _name_column_problems(raw_run, mapping["run"], "run", df.index)
+            out["run"] = raw_run.astype(str).str.strip()
 
+        derived: dict[str, str] = {}
         if "tokens" not in out and "flops" in out:
-            out["tokens"] = out["flops"] / (6.0 * out["params"])
+            with np.errstate(all="ignore"):
+                out["tokens"] = out["flops"] / (6.0 * out["params"])
             self.tokens_source = "C / (6 N)"
+            derived["tokens"] = "C / (6 N)"
         else:
             self.tokens_source = "given"
+        if "flops" not in out:
+            with np.errstate(all="ignore"):
+                out["flops"] = 6.0 * out["params"] * out["tokens"]
+            self.flops_source = "6 N D"
+            derived["flops"] = "6 N D"
+        else:
+            self.flops_source = "given"
 
         for name in NUMERIC:
             if name not in out:
                 continue
             values = out[name]
             col = mapping.get(name, name)
+            what = f"column '{col}' ({name})" if name not in derived else f"{name} (derived as {derived[name]})"
+            fix = ("check the units of the columns it is derived from" if name in derived
+                   else "replace them with finite numbers or drop those rows")
             nan = missing_values.get(name, pd.Series(False, index=df.index))
             if nan.any():
                 problems.append(
                     f"column '{col}' ({name}) has missing (NaN) values in {_rows(nan, df.index)}; "
                     "fill them in or drop those rows"
                 )
-            inf = np.isinf(values)
+            # a derived value is only judged where the columns it comes from are themselves fine
+            sources = {"tokens": ("flops", "params"), "flops": ("params", "tokens")}.get(name, ())
+            judged = (pd.Series(True, index=df.index) if name not in derived else
+                      np.logical_and.reduce([np.isfinite(out[c]) & (out[c] > 0) for c in sources]))
+            inf = np.isinf(values) & judged
             if inf.any():
-                problems.append(
-                    f"column '{col}' ({name}) has infinite values in {_rows(inf, df.index)}; "
-                    "replace them with finite numbers or drop those rows"
-                )
-            nonpos = values <= 0
+                problems.append(f"{what} has infinite values in {_rows(inf, df.index)}; {fix}")
+            nonpos = (values <= 0) & judged
             if nonpos.any():
                 problems.append(
-                    f"column '{col}' ({name}) must be positive but is <= 0 in "
+                    f"{what} must be positive but is <= 0 in "
                     f"{_rows(nonpos, df.index)}; check the sign and units"
                 )
 
@@ -245,6 +377,17 @@ class Observations:
                     f"column '{mapping['params']}' (params) has values below {MIN_PARAMS:.0e} in "
                     f"{_rows(small, df.index)} (e.g. {out['params'][small].iloc[0]:g}); these look "
                     "like millions or billions: give raw parameter counts (7e9, not 7)"
+                )
+        for name, ceiling in (("params", MAX_PARAMS), ("tokens", MAX_TOKENS)):
+            if name not in out:
+                continue
+            big = np.isfinite(out[name]) & (out[name] > ceiling)
+            if big.any():
+                source = f"column '{mapping[name]}'" if name not in derived else f"derived as {derived[name]}"
+                problems.append(
+                    f"{name} ({source}) exceeds {ceiling:.0e} in {_rows(big, df.index)} (e.g. "
+                    f"{out[name][big].iloc[0]:g}), over a thousand times the largest run on record; "
+                    "check the units (raw counts)"
                 )
         if "tokens" in out:
             small = (out["tokens"] > 0) & (out["tokens"] < MIN_TOKENS)
@@ -262,8 +405,35 @@ class Observations:
                     f"{_rows(big, df.index)} (e.g. {out['loss'][big].iloc[0]:g}); this looks like "
                     "perplexity or bits: give cross-entropy in nats (ln(perplexity), or bits x ln 2)"
                 )
+            tiny = (out["loss"] > 0) & (out["loss"] < MIN_LOSS_NATS)
+            if tiny.any():
+                problems.append(
+                    f"column '{mapping['loss']}' (loss) is below {MIN_LOSS_NATS:g} nats in "
+                    f"{_rows(tiny, df.index)} (e.g. {out['loss'][tiny].iloc[0]:g}); no language model "
+                    "reaches that: give the cross-entropy loss in nats per token"
+                )
+        if self.flops_source == "given" and "tokens" not in derived:
+            with np.errstate(all="ignore"):
+                ratio = out["flops"] / (6.0 * out["params"] * out["tokens"])
+            off = (ratio > FLOPS_FACTOR_ERROR) | (ratio < 1 / FLOPS_FACTOR_ERROR)
+            if off.any():
+                problems.append(
+                    f"column '{mapping['flops']}' (flops) is more than {FLOPS_FACTOR_ERROR:g}x away from "
+                    f"6 x params x tokens in {_rows(off, df.index)} (e.g. {ratio[off].iloc[0]:.3g}x); check "
+                    "its units (raw FLOP) or leave it out so it is computed as 6 N D"
+                )
         if problems:
             raise DataValidationError(problems)
+        if self.flops_source == "given" and "tokens" not in derived:
+            far = (ratio - 1).abs() > FLOPS_RTOL_WARN
+            if far.any():
+                warnings.warn(
+                    f"column '{mapping['flops']}' (flops) differs from 6 x params x tokens by more than "
+                    f"{FLOPS_RTOL_WARN:.0%} in {_rows(far, df.index)} (e.g. {ratio[far].iloc[0]:.3g}x); "
+                    "forecasts relate the two by C = 6 N D",
+                    DataWarning,
+                    stacklevel=3,
+                )
         if "unique_tokens" in out:
             over = out["unique_tokens"] > out["tokens"] * (1 + 1e-6)
             if over.any():
@@ -276,12 +446,6 @@ class Observations:
                     stacklevel=3,
                 )
                 out.loc[over, "unique_tokens"] = out.loc[over, "tokens"]
-
-        if "flops" not in out:
-            out["flops"] = 6.0 * out["params"] * out["tokens"]
-            self.flops_source = "6 N D"
-        else:
-            self.flops_source = "given"
 
         counts = (
             out.drop_duplicates(["family", "params", "tokens"]).groupby("family", sort=False).size()

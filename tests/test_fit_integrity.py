@@ -199,7 +199,11 @@ def test_huge_params_and_tokens_are_refused_before_fitting():
     # the input: params and tokens of 1e150 (6ND = inf)
     df = pd.DataFrame({"family": ["a"] * 3, "params": [1e150] * 3, "tokens": [1e150, 2e150, 3e150],
                        "loss": [3.0, 2.9, 2.8]})
-    with pytest.raises(fc.DataValidationError, match=r"flops.*infinite"):
+    with pytest.raises(fc.DataValidationError, match=r"params \(column 'params'\) exceeds 1e\+16") as err:
+        fc.Observations(df)
+    assert "tokens (column 'tokens') exceeds" in str(err.value)
+    df[["params", "tokens"]] = [[1e9, 1e307], [2e9, 1e307], [3e9, 1e307]]
+    with pytest.raises(fc.DataValidationError, match=r"flops \(derived as 6 N D\) has infinite"):
         fc.Observations(df)
 
 
