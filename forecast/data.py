@@ -62,6 +62,31 @@ def _rows(mask: np.ndarray | pd.Series, index: pd.Index, limit: int = 8) -> str:
     return f"row{'s' if len(picked) != 1 else ''} {shown}{more}"
 
 
+def scale_problem(name: str, values: np.ndarray | pd.Series, *, where: str,
+                  index: pd.Index | None = None) -> str | None:
+    """The plausibility rule for ``params`` and ``tokens`` (raw counts, not millions), or None if met.
+
+    Shared by :class:`Observations` and the forecasts' inputs, so both say the same thing.
+
+    Examples
+    --------
+    >>> scale_problem("params", np.array([70.0]), where="params")[:40]
+    'params has values below 1e+05 (e.g. 70); '
+    """
+    floor, unit, example = {"params": (MIN_PARAMS, "millions or billions", "parameter counts (7e9, not 7)"),
+                            "tokens": (MIN_TOKENS, "billions or trillions", "token counts (1.4e12, not 1.4)")
+                            }.get(name, (None, "", ""))
+    if floor is None:
+        return None
+    values = pd.Series(np.asarray(values, dtype=float)) if index is None else pd.Series(values, index=index)
+    small = (values > 0) & (values < floor)
+    if not small.any():
+        return None
+    rows = f" in {_rows(small, values.index)}" if index is not None else ""
+    return (f"{where} has values below {floor:.0e}{rows} (e.g. {values[small].iloc[0]:g}); these look "
+            f"like {unit}: give raw {example}")
+
+
 def _bad_number_types(raw: pd.Series) -> str | None:
     """The kind of value in a numeric column that is not a real number (bool, complex, time...), if any."""
     kind = raw.dtype.kind
@@ -370,14 +395,12 @@ class Observations:
                     f"{_rows(nonpos, df.index)}; check the sign and units"
                 )
 
-        if "params" in out:
-            small = (out["params"] > 0) & (out["params"] < MIN_PARAMS)
-            if small.any():
-                problems.append(
-                    f"column '{mapping['params']}' (params) has values below {MIN_PARAMS:.0e} in "
-                    f"{_rows(small, df.index)} (e.g. {out['params'][small].iloc[0]:g}); these look "
-                    "like millions or billions: give raw parameter counts (7e9, not 7)"
-                )
+        for name in ("params", "tokens"):
+            if name in out:
+                problem = scale_problem(name, out[name], where=f"column '{mapping[name]}' ({name})",
+                                        index=df.index)
+                if problem:
+                    problems.append(problem)
         for name, ceiling in (("params", MAX_PARAMS), ("tokens", MAX_TOKENS)):
             if name not in out:
                 continue
@@ -388,14 +411,6 @@ class Observations:
                     f"{name} ({source}) exceeds {ceiling:.0e} in {_rows(big, df.index)} (e.g. "
                     f"{out[name][big].iloc[0]:g}), over a thousand times the largest run on record; "
                     "check the units (raw counts)"
-                )
-        if "tokens" in out:
-            small = (out["tokens"] > 0) & (out["tokens"] < MIN_TOKENS)
-            if small.any():
-                problems.append(
-                    f"column '{mapping['tokens']}' (tokens) has values below {MIN_TOKENS:.0e} in "
-                    f"{_rows(small, df.index)} (e.g. {out['tokens'][small].iloc[0]:g}); these look "
-                    "like billions or trillions: give raw token counts (1.4e12, not 1.4)"
                 )
         if "loss" in out:
             big = out["loss"] > MAX_LOSS_NATS

@@ -19,8 +19,9 @@ Any two of ``N``, ``D`` and ``C`` determine the third through ``C = 6 N D``
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -43,6 +44,12 @@ INPUTS = ("params", "tokens", "flops", "unique_tokens")
 
 # ------------------------------------------------------------------ inputs
 def _as_positive(name: str, value: Any) -> np.ndarray:
+    from forecast.data import _bad_number_types
+
+    raw = np.asarray(value)
+    wrong = _bad_number_types(pd.Series(raw.ravel()[:10_000])) if raw.dtype.kind in "bcmMSO" else None
+    if wrong is not None:
+        raise ValueError(f"{name} holds {wrong} values, not real numbers; give raw counts such as 7e10")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
@@ -145,6 +152,7 @@ def resolve_inputs(
         out["flops"] = k6 * out["params"] * out["tokens"]
     for k in ("params", "tokens", "flops"):
         out.setdefault(k, nan.copy())
+    _check_scales(out)
     missing = [k for k in law_inputs if k not in out or np.isnan(out[k]).any()]
     if missing:
         hint = (
@@ -155,6 +163,30 @@ def resolve_inputs(
             + (" (and unique_tokens= for the data-constrained law)" if "unique_tokens" in missing else "")
         )
     return out
+
+
+def _check_scales(inputs: dict[str, np.ndarray]) -> None:
+    """The rules Observations apply to training runs, for forecast points (derived values included)."""
+    from forecast.data import scale_problem
+
+    problems = []
+    for name in ("params", "tokens", "flops", "unique_tokens"):
+        values = inputs.get(name)
+        if values is None or np.isnan(values).all():
+            continue
+        given = ~np.isnan(values)
+        bad = given & (~np.isfinite(values) | (values <= 0))
+        if bad.any():
+            problems.append(
+                f"{name} (from the others by C = 6 N D) is {values[np.argmax(bad)]!r} at point "
+                f"{int(np.argmax(bad))}: the inputs are too large or too small to forecast; give raw counts"
+            )
+            continue
+        problem = scale_problem(name, values[given], where=name)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def grid(
@@ -195,9 +227,81 @@ def grid(
 
 
 # ---------------------------------------------------------------- Forecast
+BLOCK_ELEMENTS = 1 << 23
+"""Draws per block of points (64 MB in double precision): forecasts and their tables work block by block."""
+
+EXTRAPOLATION_DECADES = 3.0
+"""A forecast further than this many decades (factors of ten) outside the data's range earns a warning."""
+
+
+class ExtrapolationWarning(UserWarning):
+    """A forecast lies far outside the range of the data the law was fitted to."""
+
+
+def available_memory() -> int:
+    """Bytes this process can still allocate: free memory, and the address-space limit if one is set."""
+    import resource
+
+    free = None
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    free = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    if free is None:
+        free = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return min(free, soft) if soft != resource.RLIM_INFINITY else free
+
+
+def quantiles_last_axis(values: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """``np.quantile(values, levels, axis=-1)`` (linear interpolation) by partial sorting.
+
+    ``np.partition`` with the few ranks the levels need is several times
+    faster than a full sort, and works in place on a contiguous copy.
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(0).normal(size=(3, 101))
+    >>> bool(np.allclose(quantiles_last_axis(x, [0.05, 0.5]), np.quantile(x, [0.05, 0.5], axis=-1)))
+    True
+    """
+    n = values.shape[-1]
+    h = (n - 1) * np.asarray(levels, dtype=float)
+    lo = np.floor(h).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    part = np.partition(values, np.unique(np.concatenate([lo, hi])), axis=-1)
+    below, above = part[..., lo], part[..., hi]
+    out = below + (h - lo) * (above - below)
+    return np.moveaxis(out, -1, 0)
+
+
 @dataclass
+class _Blocks:
+    """How to compute a forecast's draws a block of points at a time (nothing is held but the recipe)."""
+
+    compute: Any  # callable: block number -> array (chain, draw, family, points in the block)
+    coords: dict[str, Any]
+    step: int
+    n_points: int
+    dtype: Any
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (len(self.coords["chain"]), len(self.coords["draw"]), len(self.coords["family"]), self.n_points)
+
+    def slices(self) -> list[slice]:
+        return [slice(i, min(i + self.step, self.n_points)) for i in range(0, self.n_points, self.step)]
+
+
 class Forecast:
     """Posterior predictive loss at a set of points.
+
+    The draws are computed block by block of points when needed: the table
+    never holds more than one block, so a forecast of a million points fits
+    in memory; :attr:`draws` builds the whole array on first access.
 
     Attributes
     ----------
@@ -221,10 +325,42 @@ class Forecast:
     (['population', 'new'], False, 'chinchilla')
     """
 
-    draws: xr.DataArray
-    include_noise: bool
-    families: list[str]
-    fit_info: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, draws: xr.DataArray | None = None, include_noise: bool = False,
+                 families: Sequence[str] = (), fit_info: dict[str, Any] | None = None, *,
+                 blocks: _Blocks | None = None) -> None:
+        if draws is None and blocks is None:
+            raise ValueError("Forecast needs draws (or blocks to compute them)")
+        self._draws = draws
+        self._blocks = blocks
+        self.include_noise = include_noise
+        self.families = list(families)
+        self.fit_info = dict(fit_info or {})
+
+    @property
+    def draws(self) -> xr.DataArray:
+        """Every draw as one array (built on first access; may be large: see :meth:`table`)."""
+        if self._draws is None:
+            b = self._blocks
+            need = int(np.prod(b.shape)) * np.dtype(b.dtype).itemsize
+            if need > 0.8 * available_memory():
+                raise MemoryError(
+                    f"the forecast's draws would take {need / 2**30:.1f} GiB, more than the memory "
+                    f"available ({available_memory() / 2**30:.1f} GiB); use Forecast.table() (computed in "
+                    "blocks), fewer points or families, or precision='single'"
+                )
+            values = np.empty(b.shape, dtype=b.dtype)
+            for i, sl in enumerate(b.slices()):
+                values[..., sl] = b.compute(i)
+            loss = xr.DataArray(values, dims=("chain", "draw", "family", "point"), name="loss",
+                                coords={k: v for k, v in b.coords.items() if k != "attrs"})
+            loss.attrs.update(b.coords["attrs"])
+            self._draws = loss
+        return self._draws
+
+    def _sizes(self) -> dict[str, int]:
+        if self._draws is not None:
+            return dict(self._draws.sizes)
+        return dict(zip(("chain", "draw", "family", "point"), self._blocks.shape, strict=True))
 
     @property
     def points(self) -> pd.DataFrame:
@@ -236,18 +372,37 @@ class Forecast:
         >>> predict(fake_fit(draws=5), params=1e9, flops=1.2e20).points["tokens"].tolist()
         [20000000000.0]
         """
+        if self._draws is None:
+            coords = self._blocks.coords
+            return pd.DataFrame({k: coords[k][1] for k in (*INPUTS, "run") if k in coords})
         return pd.DataFrame({k: self.draws[k].values for k in (*INPUTS, "run") if k in self.draws.coords})
 
     def __repr__(self) -> str:
-        d = self.draws
+        d = self._sizes()
         return (
             f"Forecast({self.fit_info.get('law', '?')} law, families={self.families}, "
-            f"{d.sizes['point']} point(s), {d.sizes['chain']}x{d.sizes['draw']} draws, "
+            f"{d['point']} point(s), {d['chain']}x{d['draw']} draws, "
             f"{'with' if self.include_noise else 'without'} observation noise)"
         )
 
+    def _value_blocks(self):
+        """(points slice, values over (chain, draw, family, points)) block by block."""
+        if self._draws is not None:
+            values = self._draws.transpose("chain", "draw", "family", "point").values
+            sizes = self._sizes()
+            step = max(1, BLOCK_ELEMENTS // max(1, sizes["chain"] * sizes["draw"] * sizes["family"]))
+            for i in range(0, sizes["point"], step):
+                sl = slice(i, min(i + step, sizes["point"]))
+                yield sl, values[..., sl]
+        else:
+            for i, sl in enumerate(self._blocks.slices()):
+                yield sl, self._blocks.compute(i)
+
     def table(self, ci: float | Sequence[float] = DEFAULT_CI) -> pd.DataFrame:
         """Summary of the forecast, one row per family x point x interval mass.
+
+        Computed block by block of points (partial sorts, no full copy of the
+        draws), so its memory stays near the size of the table itself.
 
         Parameters
         ----------
@@ -271,18 +426,26 @@ class Forecast:
         (2, 3)
         """
         cis = [check_ci(c) for c in (np.atleast_1d(ci) if not isinstance(ci, float | int) else [ci])]
-        da = self.draws.transpose("chain", "draw", "family", "point")
-        values = da.values.reshape(-1, da.sizes["family"], da.sizes["point"])
+        sizes = self._sizes()
+        n_f, n_p = sizes["family"], sizes["point"]
         levels = [0.5] + [q for c in cis for q in quantile_bounds(c)]
-        # one sort for every level: much faster than xarray's nan-aware quantile
-        qs = np.quantile(values, levels, axis=0)
-        mean = values.mean(axis=0)
+        qs = np.empty((len(levels), n_f, n_p))
+        mean = np.empty((n_f, n_p))
+        for sl, block in self._value_blocks():
+            # (family, point, sample) contiguous: each row's quantiles by one partial sort
+            flat = np.ascontiguousarray(
+                block.reshape(-1, n_f, block.shape[-1]).transpose(1, 2, 0), dtype=np.float64
+            )
+            mean[:, sl] = flat.mean(axis=-1)
+            qs[:, :, sl] = quantiles_last_axis(flat, levels)
         pts = self.points
+        names = [str(f) for f in (self._draws["family"].values if self._draws is not None
+                                  else self._blocks.coords["family"])]
         frames = []
         for j, c in enumerate(cis):
-            for f, fam in enumerate(da["family"].values):
+            for f, fam in enumerate(names):
                 frame = pts.copy()
-                frame.insert(0, "family", str(fam))
+                frame.insert(0, "family", fam)
                 frame["mean"] = mean[f]
                 frame["median"] = qs[0, f]
                 frame["lower"] = qs[1 + 2 * j, f]
@@ -593,43 +756,111 @@ def predict(
     names = [family] if isinstance(family, str) else list(fit.families if family is None else family)
     if not names:
         raise ValueError("family is empty; give a fitted family name, 'new' or 'population'")
+    _check_family_names(names)
     inputs = resolve_inputs(
         law.inputs, params=params, tokens=tokens, flops=flops, unique_tokens=unique_tokens
     )
+    fit._resolve_families(names)  # an unknown family fails before any work
+    if precision not in ("double", "single"):
+        raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
+    warn_far_outside(fit, inputs)
     seeds = np.random.SeedSequence(random_seed).spawn(2) if random_seed is not None else [None, None]
     theta_seed = int(seeds[0].generate_state(1)[0]) if random_seed is not None else None
     theta = fit.theta(names, random_seed=theta_seed).transpose("chain", "draw", "family")
     logx = {k: np.log(inputs[k]) for k in law.inputs}
     noise = _noise_scales(fit, names) if include_noise else None
     noise_seed = int(seeds[1].generate_state(1)[0]) if random_seed is not None else None
-    if precision not in ("double", "single"):
-        raise ValueError(f"precision must be 'double' or 'single', got {precision!r}")
     n_points = len(inputs["params"])
-    log_offset, new_run, runs = _run_offsets(fit, run, n_points)
-    if runs is not None:
-        inputs["run"] = runs
-    values = evaluate_log_mean(
-        law,
-        {k: theta[k].values for k in law.params},
-        logx,
-        fit.centre,
-        noise=noise,
-        exp=True,
-        random_seed=noise_seed,
-        dtype=np.float64 if precision == "double" else np.float32,
-        log_offset=log_offset,
-        new_run=new_run,
-    )
-    loss = xr.DataArray(
-        values,
-        dims=("chain", "draw", "family", "point"),
-        name="loss",
-        coords={
-            "chain": theta["chain"].values,
-            "draw": theta["draw"].values,
-            "family": names,
-            **_point_coords(inputs),
-        },
-    )
-    loss.attrs.update({"units": "nats/token", "includes_noise": include_noise})
-    return Forecast(draws=loss, include_noise=include_noise, families=names, fit_info=fit_info(fit))
+    runs = None
+    if run is not None:
+        runs = np.broadcast_to(np.asarray(run, dtype=object).astype(str), (n_points,))
+        _run_offsets(fit, runs[:1], 1)  # a fit without run effects fails before any work
+        inputs["run"] = np.asarray(runs)
+    theta_values = {k: theta[k].values for k in law.params}
+    dtype = np.float64 if precision == "double" else np.float32
+    n_draws = int(np.prod(theta[law.params[0]].shape))
+    step = max(1, BLOCK_ELEMENTS // max(1, n_draws))
+
+    def compute(i: int) -> np.ndarray:
+        # each block of points has its own noise stream, so any block can be recomputed alone
+        sl = slice(i * step, min((i + 1) * step, n_points))
+        log_offset, new_run, _ = _run_offsets(fit, None if runs is None else runs[sl], sl.stop - sl.start)
+        return evaluate_log_mean(
+            law,
+            theta_values,
+            {k: v[sl] for k, v in logx.items()},
+            fit.centre,
+            noise=noise,
+            exp=True,
+            random_seed=None if noise_seed is None else int(
+                np.random.SeedSequence([noise_seed, i]).generate_state(1)[0]),
+            dtype=dtype,
+            log_offset=log_offset,
+            new_run=new_run,
+        )
+
+    coords = {
+        "chain": theta["chain"].values,
+        "draw": theta["draw"].values,
+        "family": names,
+        **_point_coords(inputs),
+        "attrs": {"units": "nats/token", "includes_noise": include_noise},
+    }
+    blocks = _Blocks(compute=compute, coords=coords, step=step, n_points=n_points, dtype=dtype)
+    return Forecast(include_noise=include_noise, families=names, fit_info=fit_info(fit), blocks=blocks)
+
+
+def _check_family_names(names: Sequence[str]) -> None:
+    """Family names must be text, and each asked for once (two 'new' rows would differ yet share a label)."""
+    not_text = [n for n in names if not isinstance(n, str)]
+    if not_text:
+        raise ValueError(f"family names must be text; got {not_text[0]!r}")
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"family {n!r} is asked for twice; give each family once")
+        seen.add(n)
+
+
+# ---------------------------------------------------------- far outside the data
+def warn_far_outside(fit: Fit, inputs: dict[str, np.ndarray], *, decades: float = EXTRAPOLATION_DECADES,
+                     stacklevel: int = 3) -> None:
+    """Warn when forecast points lie more than ``decades`` factors of ten outside the data's range.
+
+    The distance is measured for params, tokens and flops separately, from
+    the nearest end of the range the fit saw, and the warning says how far.
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_far_outside(fake_fit(draws=5), {"flops": np.array([1e30])})
+    >>> "decades above" in str(w[0].message)
+    True
+    """
+    table = fit.observations.table
+    parts = []
+    for name in ("params", "tokens", "flops"):
+        values = inputs.get(name)
+        if values is None or name not in table or np.isnan(values).all():
+            continue
+        lo, hi = np.log10(table[name].min()), np.log10(table[name].max())
+        lv = np.log10(values[np.isfinite(values) & (values > 0)])
+        if lv.size == 0:
+            continue
+        above, below = float(lv.max() - hi), float(lo - lv.min())
+        if above > decades:
+            parts.append(f"{name} up to {10 ** lv.max():.3g}, {above:.1f} decades above the largest in "
+                         f"the data ({10 ** hi:.3g})")
+        if below > decades:
+            parts.append(f"{name} down to {10 ** lv.min():.3g}, {below:.1f} decades below the smallest in "
+                         f"the data ({10 ** lo:.3g})")
+    if parts:
+        warnings.warn(
+            "forecast far outside the data: " + "; ".join(parts) + ". The law is extrapolated that far "
+            "and its interval does not include the risk that the law itself changes there",
+            ExtrapolationWarning,
+            stacklevel=stacklevel,
+        )
