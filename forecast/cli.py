@@ -41,9 +41,32 @@ FRONTIER_FLOPS = np.logspace(21, 27, 13)
 # Forecast scales relative to the largest run in the data.
 SCALE_UPS = (10.0, 100.0)
 QUICK = {"draws": 300, "tune": 300, "chains": 2}
+MAX_PRINTED_ROWS = 200
+"""Rows of a forecast table printed on the terminal; --csv writes them all."""
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Usage errors (a missing option, a bad number) as one ``error:`` line and exit code 2, not a boxed panel."""
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        import click
+
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.ClickException as err:
+            where = f" (see '{err.ctx.command_path} --help')" if getattr(err, "ctx", None) is not None else ""
+            typer.echo(f"error: {' '.join(err.format_message().split())}{where}", err=True)
+            sys.exit(EXIT_USER_ERROR)
+        except click.exceptions.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
     name="forecast",
+    cls=_OneLineErrors,
     help=(
         "Bayesian forecasts of neural scaling laws: loss at new scales, the compute-optimal "
         "frontier and the data wall, each with credible intervals. Start with `forecast demo`."
@@ -105,6 +128,16 @@ def _user_errors() -> Iterator[None]:
             if debug:
                 raise
             raise _error(str(err)) from None
+        except OSError as err:
+            # an output that cannot be written, a full disk: one line, not a traceback
+            if debug:
+                raise
+            raise _error(str(err) if err.filename is None or str(err.filename) in str(err)
+                         else f"{err.filename}: {err.strerror or err}") from None
+        except MemoryError as err:
+            if debug:
+                raise
+            raise _error(f"not enough memory: {err or 'ask for fewer points, samples or families'}") from None
         finally:
             shown: set[str] = set()
             for w in caught:
@@ -198,6 +231,24 @@ def _check_ci(ci: float) -> float:
     from forecast.config import check_ci
 
     return check_ci(ci)
+
+
+def _families(text: str) -> list[str]:
+    """``--family a,b`` as a list: blank entries dropped, each family once."""
+    names = [f.strip() for f in str(text).split(",") if f.strip()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise UserError(f"--family names {', '.join(repeated)} more than once; give each family once")
+    return names
+
+
+def _writable(*paths: Path | None) -> None:
+    """Check every output path before any sampling or drawing (an OSError names the path)."""
+    from forecast.fit import check_writable
+
+    for path in paths:
+        if path is not None:
+            check_writable(path)
 
 
 def _load(path: Path) -> Fit:
@@ -471,7 +522,9 @@ OutDir = Annotated[
 Draws = Annotated[int, typer.Option(min=1, help="Posterior draws kept per chain.")]
 Tune = Annotated[int, typer.Option(min=1, help="Tuning (warm-up) steps per chain.")]
 Chains = Annotated[int, typer.Option(min=1, help="Number of chains.")]
-Seed = Annotated[int, typer.Option(help="Random seed of the sampler and the Monte Carlo.")]
+Seed = Annotated[
+    int, typer.Option(min=0, max=2**32 - 1, help="Random seed of the sampler and the Monte Carlo (0 to 2^32-1).")
+]
 Ci = Annotated[float, typer.Option(help="Mass of the equal-tailed credible interval, in (0, 1).")]
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show the sampler's progress bar.")]
 ModelPath = Annotated[
@@ -554,6 +607,7 @@ def demo(
         from forecast.report import write_report
 
         console = _console()
+        _writable(out / "demo.nc", out / "demo.json", out / "report.html")
         if quick:
             draws, tune, chains = QUICK["draws"], QUICK["tune"], QUICK["chains"]
             samples = min(samples, 400)
@@ -670,6 +724,7 @@ def fit(
             raise UserError(f"--out must end in .nc (got {out.name!r}); the JSON card is written beside it")
         if data.is_dir():
             raise UserError(f"{data} is a folder; give the CSV file of runs")
+        _writable(out, out.with_suffix(".json"))
         model = ScalingModel(law=law, pooling=parse_pooling(pool), run_effects=run_effects)
         mapping = {
             "family": family_col,
@@ -747,9 +802,10 @@ def predict(
                     f"{', '.join(f'{k} has {n}' for k, n in sizes.items())} values: give the same number "
                     "of each (they are paired), or add --grid to cross them"
                 )
-        families = [f.strip() for f in family.split(",") if f.strip()]
+        families = _families(family)
         if not families:
             raise UserError("--family is empty; give a fitted family name or 'new'")
+        _writable(csv)
         loaded = _load(model)
         loaded._resolve_families(families)  # an unknown family fails before any work
         note = None
@@ -767,7 +823,11 @@ def predict(
             random_seed=seed,
         )
         table = result.table(ci)
-        console.print(_forecast_table(table, title=f"Forecast loss ({loaded.law.name}, {model.name})"))
+        shown = table if len(table) <= MAX_PRINTED_ROWS else table.head(MAX_PRINTED_ROWS)
+        console.print(_forecast_table(shown, title=f"Forecast loss ({loaded.law.name}, {model.name})"))
+        if len(shown) < len(table):
+            console.print(f"(first {MAX_PRINTED_ROWS} of {len(table):,} rows" + (f"; all in {csv})" if csv
+                          else "; add --csv FILE for all of them)"))
         console.print(_noise_caption(result.include_noise, ci))
         if note:
             console.print(note)
@@ -820,6 +880,7 @@ def wall(
         console = _console()
         if tokens_per_param is not None and not (math.isfinite(tokens_per_param) and tokens_per_param > 0):
             raise UserError(f"--tokens-per-param must be a positive number, got {tokens_per_param!r}")
+        _writable(csv)
         loaded = _load(model)
         _needs_chinchilla(loaded, "the data wall")
         scen = _scenario(
@@ -919,7 +980,8 @@ def report(
         if fmt is None:
             raise UserError(f"--out must end in .html or .md (got {out.name!r})")
         budgets = parse_numbers(flops, option="--flops")
-        families = [f.strip() for f in family.split(",") if f.strip()]
+        families = _families(family)
+        _writable(out)
         loaded = _load(model)
         loaded._resolve_families(families)  # an unknown family fails before any work
         # Budgets in FLOP need a law that maps compute to loss (directly, or through the frontier).

@@ -442,9 +442,12 @@ class WallForecast:
         self._pair = pair
         self._chunk = chunk_elements
         self._loss_cache: dict[tuple, pd.DataFrame | tuple[np.ndarray, np.ndarray]] = {}
-        wy = np.asarray(draws["wall_year"]).ravel()
-        self._sorted_years = np.sort(wy)
-        self._p_at_start = float(np.mean(np.asarray(draws["wall_date"]).ravel() <= years[0]))
+        # the wall year is a whole year of the horizon or inf: counts per year hold all its distribution,
+        # without a sorted copy of (possibly billions of) samples
+        self._year_values, self._year_counts, at_start = _year_counts(
+            np.asarray(draws["wall_year"]), np.asarray(draws["wall_date"]), years, chunk_elements
+        )
+        self._p_at_start = at_start / max(1, int(self._year_counts.sum()))
         if fit is None:
             tpp = _describe_input(scenario.tokens_per_param)
             self.demand = f"a fixed {tpp} tokens per parameter"
@@ -458,7 +461,7 @@ class WallForecast:
     @property
     def n_mc(self) -> int:
         """Number of joint Monte Carlo samples (``n_samples``, or draws x samples when crossed)."""
-        return int(self._sorted_years.size)
+        return int(self._year_counts.sum())
 
     def prob_by_year(self) -> pd.DataFrame:
         """P(wall year <= year) for each year of the horizon.
@@ -475,7 +478,8 @@ class WallForecast:
         >>> bool(w.prob_by_year()["prob"].is_monotonic_increasing)
         True
         """
-        counts = np.searchsorted(self._sorted_years, self.years, side="right")
+        below = np.cumsum(self._year_counts)
+        counts = below[np.searchsorted(self._year_values, self.years, side="right") - 1]
         return pd.DataFrame({"year": self.years, "prob": counts / self.n_mc})
 
     def year_quantiles(self, q: Sequence[float] | float = (0.05, 0.5, 0.95)) -> pd.Series:
@@ -495,7 +499,12 @@ class WallForecast:
         qs = np.atleast_1d(np.asarray(q, dtype=float))
         if np.any((qs < 0) | (qs > 1)) or not np.all(np.isfinite(qs)):
             raise ValueError(f"quantile levels must lie in [0, 1]; got {qs.tolist()}")
-        values = np.quantile(self._sorted_years, qs, method="inverted_cdf")
+        # numpy's inverted-CDF rank (0-based), then the value at that rank read off the counts
+        n = self.n_mc
+        index = n * qs - 1
+        prev = np.floor(index)
+        rank = np.clip(np.where(index - prev == 0, prev, prev + 1), 0, n - 1)
+        values = self._year_values[np.searchsorted(np.cumsum(self._year_counts), rank, side="right")]
         return pd.Series(values, index=pd.Index(qs, name="q"), name="wall_year")
 
     def _year_phrase(self, value: float) -> str:
@@ -947,6 +956,42 @@ class WallForecast:
         return compare_text(self, other)
 
 
+def _check_memory(n: int, n_years: int, n_draws: int | None, *, crossed: bool) -> None:
+    """Refuse, before any work, a Monte Carlo whose results would not fit in memory."""
+    from forecast.predict import available_memory
+
+    per_sample = n_draws * 12 if crossed else n_years * 8 * (6 if n_draws else 4) + 8 * 12
+    need = n * per_sample
+    free = available_memory()
+    if need > 0.8 * free:
+        most = int(0.8 * free // per_sample)
+        raise MemoryError(
+            f"{n:,} Monte Carlo samples would need {need / 2**30:.1f} GiB, more than the memory available "
+            f"({free / 2**30:.1f} GiB); use at most about {most:,} samples"
+            + (" or pairing='paired'" if crossed else "")
+        )
+
+
+def _year_counts(wall_year: np.ndarray, wall_date: np.ndarray, years: np.ndarray,
+                 chunk: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Distinct wall years (the horizon's years, then inf), how many samples have each, and how many
+    samples hit the wall at the first year, counted a chunk at a time."""
+    first = int(years[0])
+    values = np.append(np.arange(first, int(years[-1]) + 1, dtype=float), np.inf)
+    counts = np.zeros(values.size, dtype=np.int64)
+    at_start = 0
+    flat_year, flat_date = wall_year.reshape(-1), wall_date.reshape(-1)
+    for start in range(0, flat_year.size, max(1, chunk)):
+        wy = flat_year[start:start + chunk]
+        finite = np.isfinite(wy) & (wy <= values[-2])  # a finite year past the horizon counts as later
+        # a wall before the first year is reported as the first year ("or earlier")
+        index = np.maximum(wy[finite] - first, 0).astype(np.int64)
+        counts[:-1] += np.bincount(index, minlength=values.size - 1)
+        counts[-1] += int(wy.size - finite.sum())
+        at_start += int(np.count_nonzero(flat_date[start:start + chunk] <= first))
+    return values, counts, at_start
+
+
 def _as_draw_sample(da: xr.DataArray) -> np.ndarray:
     dims = [d for d in ("draw", "sample") if d in da.dims]
     arr = da.transpose(*dims).to_numpy()
@@ -1038,10 +1083,13 @@ def data_wall(
         )
     yrs = _check_years(years)
     first, last, base = int(yrs[0]), int(yrs[-1]), int(scenario.base_year)
+    if isinstance(n_samples, bool) or not float(n_samples).is_integer() or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive whole number of samples; got {n_samples!r}")
     n = int(n_samples)
-    ln = _log_inputs(scenario.sample(n, random_seed=random_seed), n, scenario)
     coef = None if fit is None else _frontier_coefficients(fit, family)
     crossed = coef is not None and pairing == "cross"
+    _check_memory(n, yrs.size, None if coef is None else coef["E"].size, crossed=crossed)
+    ln = _log_inputs(scenario.sample(n, random_seed=random_seed), n, scenario)
     pair = None
     if coef is not None and not crossed:
         rng = np.random.default_rng(np.random.SeedSequence([int(random_seed), 1000]))
@@ -1087,7 +1135,13 @@ def data_wall(
         data.update({k: (("sample", "year"), v) for k, v in out.items()})
         if pair is not None:
             data["posterior_draw"] = ("sample", pair)
-    data["wall_year"] = (data["wall_date"][0], np.floor(date))
+    # whole years are exact in single precision: half the memory of the crossed Monte Carlo's second array
+    wall_year = np.empty(date.shape, dtype=np.float32)
+    flat_date, flat_year = date.reshape(-1), wall_year.reshape(-1)
+    for start in range(0, flat_date.size, int(chunk_elements)):
+        np.floor(flat_date[start:start + int(chunk_elements)], out=flat_year[start:start + int(chunk_elements)],
+                 casting="same_kind")
+    data["wall_year"] = (data["wall_date"][0], wall_year)
     draws = xr.Dataset(data, coords={"year": yrs})
     draws.attrs.update(
         {

@@ -484,9 +484,10 @@ def frontier(fit: Fit, flops, family: str = "population", random_seed: int | Non
     >>> bool(15 < t.loc["tokens_per_param", "median"] < 22)
     True
     """
-    from forecast.predict import fit_info
+    from forecast.predict import _as_positive, fit_info
 
     values = _as_flops(flops)
+    _as_positive("flops", flops)  # the forecasts' rules on types: true/false, complex or dates are refused
     if not isinstance(family, str):
         raise ValueError(
             "frontier() takes one family (a name, 'population' or 'new'); call it once per family"
