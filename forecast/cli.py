@@ -48,17 +48,17 @@ class _OneLineErrors(typer.core.TyperGroup):
     """Usage errors (a missing option, a bad number) as one ``error:`` line and exit code 2, not a boxed panel."""
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
-        import click
-
+        # typer may bundle its own click: take its usage-error base class from a public typer name
+        click_exception = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
-        except click.exceptions.ClickException as err:
+        except click_exception as err:
             where = f" (see '{err.ctx.command_path} --help')" if getattr(err, "ctx", None) is not None else ""
             typer.echo(f"error: {' '.join(err.format_message().split())}{where}", err=True)
             sys.exit(EXIT_USER_ERROR)
-        except click.exceptions.Abort:
+        except typer.Abort:
             typer.echo("error: aborted", err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)

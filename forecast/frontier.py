@@ -486,8 +486,8 @@ def frontier(fit: Fit, flops, family: str = "population", random_seed: int | Non
     """
     from forecast.predict import _as_positive, fit_info
 
-    values = _as_flops(flops)
     _as_positive("flops", flops)  # the forecasts' rules on types: true/false, complex or dates are refused
+    values = _as_flops(flops)
     if not isinstance(family, str):
         raise ValueError(
             "frontier() takes one family (a name, 'population' or 'new'); call it once per family"

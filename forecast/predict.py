@@ -178,7 +178,7 @@ def _check_scales(inputs: dict[str, np.ndarray]) -> None:
         bad = given & (~np.isfinite(values) | (values <= 0))
         if bad.any():
             problems.append(
-                f"{name} (from the others by C = 6 N D) is {values[np.argmax(bad)]!r} at point "
+                f"{name} (from the others by C = 6 N D) is {float(values[np.argmax(bad)])!r} at point "
                 f"{int(np.argmax(bad))}: the inputs are too large or too small to forecast; give raw counts"
             )
             continue
