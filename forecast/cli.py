@@ -55,6 +55,8 @@ class _OneLineErrors(typer.core.TyperGroup):
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except click_exception as err:
+            if not err.format_message().strip():  # bare `forecast`: the help was printed already
+                sys.exit(err.exit_code)
             where = f" (see '{err.ctx.command_path} --help')" if getattr(err, "ctx", None) is not None else ""
             typer.echo(f"error: {' '.join(err.format_message().split())}{where}", err=True)
             sys.exit(EXIT_USER_ERROR)
