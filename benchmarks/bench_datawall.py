@@ -13,6 +13,14 @@ Usage::
 
 ``--exact`` also times ``loss_by_year(max_pairs=None)``: quantiles over all 4
 million pairs for every year instead of 200,000 random pairs.
+
+``--memory`` measures bounded memory instead: ``data_wall(pairing="cross")``
+with ``--samples`` scenario samples (e.g. 100,000: 400 million joint samples),
+then ``prob_by_year``, ``year_quantiles`` and ``text``, reporting the peak
+resident set size (``resource.getrusage``) above the process's size before
+the call, against the size of the result (``wall.draws.nbytes``)::
+
+    .venv/bin/python benchmarks/bench_datawall.py --memory --samples 100000 --out benchmarks/results/datawall_memory.json
 """
 
 from __future__ import annotations
@@ -43,13 +51,53 @@ def timed(label: str, fn, results: dict):
     return out
 
 
+def memory_run(args) -> None:
+    """Peak resident memory of the crossed Monte Carlo and its summaries against the size of its result."""
+    fit = fake_fit(chains=4, draws=args.draws, seed=0)
+    data_wall(fit, Scenario.epoch2024(), n_samples=10, pairing="cross")  # warm up imports
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    wall = data_wall(fit, Scenario.epoch2024(), n_samples=args.samples, pairing="cross")
+    built = time.perf_counter() - start
+    start = time.perf_counter()
+    summaries = (wall.prob_by_year(), wall.year_quantiles(), wall.text)
+    summary_seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result_mb = wall.draws.nbytes / 2**20
+    figures = {
+        "posterior_draws": 4 * args.draws,
+        "scenario_samples": args.samples,
+        "joint_samples": wall.n_mc,
+        "data_wall_seconds": round(built, 2),
+        "summaries_seconds": round(summary_seconds, 2),
+        "result_mb": round(result_mb, 1),
+        "rss_before_mb": round(before, 1),
+        "peak_rss_mb": round(peak, 1),
+        "peak_above_before_over_result": round((peak - before) / result_mb, 2),
+        "year_quantiles": {str(k): float(v) for k, v in summaries[1].items()},
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+    for k, v in figures.items():
+        print(f"{k}: {v}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2))
+    print(f"wrote {args.out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/datawall.json"))
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (4 chains)")
     parser.add_argument("--samples", type=int, default=1000, help="scenario samples")
     parser.add_argument("--exact", action="store_true", help="also time loss_by_year over every pair")
+    parser.add_argument("--memory", action="store_true", help="peak memory of the crossed Monte Carlo only")
     args = parser.parse_args()
+    if args.memory:
+        memory_run(args)
+        return
 
     fit = fake_fit(chains=4, draws=args.draws, seed=0)
     scenario = Scenario.epoch2024()

@@ -70,8 +70,8 @@ def scale_problem(name: str, values: np.ndarray | pd.Series, *, where: str,
 
     Examples
     --------
-    >>> scale_problem("params", np.array([70.0]), where="params")[:40]
-    'params has values below 1e+05 (e.g. 70); '
+    >>> scale_problem("params", np.array([70.0]), where="params")[:39]
+    'params has values below 1e+05 (e.g. 70)'
     """
     floor, unit, example = {"params": (MIN_PARAMS, "millions or billions", "parameter counts (7e9, not 7)"),
                             "tokens": (MIN_TOKENS, "billions or trillions", "token counts (1.4e12, not 1.4)")

@@ -385,18 +385,16 @@ class Forecast:
             f"{'with' if self.include_noise else 'without'} observation noise)"
         )
 
-    def _value_blocks(self):
-        """(points slice, values over (chain, draw, family, points)) block by block."""
+    def _value_blocks(self) -> tuple[list[slice], Any]:
+        """Slices of points and a function giving the values over (chain, draw, family, points) of one."""
         if self._draws is not None:
             values = self._draws.transpose("chain", "draw", "family", "point").values
             sizes = self._sizes()
-            step = max(1, BLOCK_ELEMENTS // max(1, sizes["chain"] * sizes["draw"] * sizes["family"]))
-            for i in range(0, sizes["point"], step):
-                sl = slice(i, min(i + step, sizes["point"]))
-                yield sl, values[..., sl]
-        else:
-            for i, sl in enumerate(self._blocks.slices()):
-                yield sl, self._blocks.compute(i)
+            # cache-sized blocks, so that the table's transposed copies stay small
+            step = max(1, (BLOCK_ELEMENTS // 4) // max(1, sizes["chain"] * sizes["draw"] * sizes["family"]))
+            slices = [slice(i, min(i + step, sizes["point"])) for i in range(0, sizes["point"], step)]
+            return slices, lambda i: values[..., slices[i]]
+        return self._blocks.slices(), self._blocks.compute
 
     def table(self, ci: float | Sequence[float] = DEFAULT_CI) -> pd.DataFrame:
         """Summary of the forecast, one row per family x point x interval mass.
@@ -431,13 +429,25 @@ class Forecast:
         levels = [0.5] + [q for c in cis for q in quantile_bounds(c)]
         qs = np.empty((len(levels), n_f, n_p))
         mean = np.empty((n_f, n_p))
-        for sl, block in self._value_blocks():
+        slices, values_of = self._value_blocks()
+
+        def summarise(i: int) -> None:
+            block, sl = values_of(i), slices[i]
             # (family, point, sample) contiguous: each row's quantiles by one partial sort
             flat = np.ascontiguousarray(
                 block.reshape(-1, n_f, block.shape[-1]).transpose(1, 2, 0), dtype=np.float64
             )
             mean[:, sl] = flat.mean(axis=-1)
             qs[:, :, sl] = quantiles_last_axis(flat, levels)
+
+        if len(slices) == 1:
+            summarise(0)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # numpy's partial sort releases the GIL: blocks run side by side, at most two in memory per core
+            with ThreadPoolExecutor(max_workers=min(len(slices), os.cpu_count() or 1)) as pool:
+                list(pool.map(summarise, range(len(slices))))
         pts = self.points
         names = [str(f) for f in (self._draws["family"].values if self._draws is not None
                                   else self._blocks.coords["family"])]
