@@ -233,3 +233,46 @@ def test_interrupted_save_temporaries_are_removed_by_next_save(fit, tmp_path):
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(["f.nc", "f.json", live.name])
     assert remove_stale_temporaries(path) == []
+
+
+def test_format_one_files_still_load(fit, tmp_path):
+    """A file of the first format (no checksums) loads, with its data hash still checked."""
+    tree = fit.to_datatree()
+    card = json.loads(tree.attrs[CARD_ATTR])
+    card["format_version"] = 1
+    del card["checksums"]
+    del tree.attrs[CARD_HASH_ATTR]
+    path = tmp_path / "v1.nc"
+    rewrite(tree, path, card=card, rehash=False)
+    assert_identical(fc.load_fit(path), fit)
+    card["data"]["hash"] = "0" * 16
+    tree = fit.to_datatree()
+    del tree.attrs[CARD_HASH_ATTR]
+    rewrite(tree, path, card=card, rehash=False)
+    with pytest.raises(FitFileError, match="data hash"):
+        fc.load_fit(path)
+
+
+@pytest.mark.slow
+def test_sigkill_during_saves_leaves_nothing_after_the_next_save(fit, tmp_path):
+    """A real SIGKILL mid-save: the old file stays loadable and the next save removes the orphans."""
+    import signal
+    import time
+
+    path = tmp_path / "killed.nc"
+    fit.save(path)
+    code = (
+        "import sys\nfrom forecast.testing import fake_fit\nf = fake_fit(chains=2, draws=100, seed=3)\n"
+        "print('ready', flush=True)\nwhile True:\n    f.save(sys.argv[1])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(fc.__file__))}
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, env=env)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(float(rng.uniform(0.05, 0.5)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        fc.load_fit(path)  # whatever the moment of the kill, the saved fit is whole
+    fit.save(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["killed.json", "killed.nc"]
