@@ -525,7 +525,7 @@ Draws = Annotated[int, typer.Option(min=1, help="Posterior draws kept per chain.
 Tune = Annotated[int, typer.Option(min=1, help="Tuning (warm-up) steps per chain.")]
 Chains = Annotated[int, typer.Option(min=1, help="Number of chains.")]
 Seed = Annotated[
-    int, typer.Option(min=0, max=2**32 - 1, help="Random seed of the sampler and the Monte Carlo (0 to 2^32-1).")
+    int, typer.Option(min=0, max=2**32 - 1, help="Random seed of the sampler and the Monte Carlo.")
 ]
 Ci = Annotated[float, typer.Option(help="Mass of the equal-tailed credible interval, in (0, 1).")]
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="Show the sampler's progress bar.")]
