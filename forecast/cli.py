@@ -25,8 +25,8 @@ import numpy as np
 import typer
 
 from forecast.config import DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
-from forecast.data import DataValidationError
-from forecast.fit import FitFileError, atomic_write
+
+# pandas, xarray, PyMC and matplotlib load inside the commands, so `forecast --help` stays fast
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -114,6 +114,9 @@ def _user_errors() -> Iterator[None]:
     convergence gate) are printed as ``warning:`` lines instead of Python's
     file-and-line format.
     """
+    from forecast.data import DataValidationError
+    from forecast.fit import FitFileError
+
     debug = bool(os.environ.get("FORECAST_DEBUG"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -254,7 +257,7 @@ def _writable(*paths: Path | None) -> None:
 
 
 def _load(path: Path) -> Fit:
-    from forecast.fit import load_fit
+    from forecast.fit import FitFileError, load_fit
 
     if path.is_dir():
         raise FitFileError(f"{path} is a folder, not a saved fit (.nc file)")
@@ -835,6 +838,8 @@ def predict(
             console.print(note)
         console.print(_gate_line(loaded))
         if csv is not None:
+            from forecast.fit import atomic_write
+
             csv.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(csv, lambda tmp: table.to_csv(tmp, index=False))
             console.print(f"Wrote {csv}.")
@@ -932,6 +937,8 @@ def wall(
             table = result.prob_by_year()
             if fixed is not None:
                 table["prob_fixed_rule"] = fixed.prob_by_year()["prob"].to_numpy()
+            from forecast.fit import atomic_write
+
             csv.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(csv, lambda tmp: table.to_csv(tmp, index=False))
             console.print(f"Wrote {csv}.")

@@ -259,6 +259,9 @@ class Observations:
         return obs
 
     source: str | None = None
+    """Where the table was read from (a file path, or the bundled dataset's name and origin)."""
+    citation: str | None = None
+    """Whom to cite for the numbers (set by :func:`forecast.datasets.load`; reports print it)."""
 
     # ------------------------------------------------------------- validate
     def _validate(self, df, mapping, family_name, explicit_optional) -> pd.DataFrame:
@@ -548,7 +551,9 @@ class Observations:
     def subset(self, mask: np.ndarray | pd.Series) -> Observations:
         """Observations restricted to the rows where ``mask`` is true (re-validated)."""
         sub = self.table[np.asarray(mask, dtype=bool)].reset_index(drop=True)
-        return Observations.from_table(sub, min_points=self.min_points)
+        out = Observations.from_table(sub, min_points=self.min_points)
+        out.source, out.citation = self.source, self.citation  # a subset keeps its provenance
+        return out
 
     def hash(self) -> str:
         """Stable short hash of the tidy table (for reports and saved cards)."""

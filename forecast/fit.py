@@ -443,7 +443,7 @@ class Fit:
             "sampler": self.sampler_settings,
             "diagnostics": self.diagnostics().to_dict(),
             "data": {"rows": len(obs), "families": obs.families, "hash": obs.hash(),
-                     "source": obs.source, "min_points": obs.min_points},
+                     "source": obs.source, "citation": obs.citation, "min_points": obs.min_points},
             "centre": self.centre,
         }
 
@@ -734,9 +734,9 @@ def _check_card(path: Path, card: Any) -> dict[str, Any]:
     for key, kind in (("hash", str), ("min_points", int), ("rows", int), ("families", list)):
         if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
             raise _damaged(path, f"its card's data.{key} is missing or malformed")
-    source = data.get("source")
-    if source is not None and not isinstance(source, str):
-        raise _damaged(path, "its card's data.source is not a string")
+    for key in ("source", "citation"):
+        if data.get(key) is not None and not isinstance(data.get(key), str):
+            raise _damaged(path, f"its card's data.{key} is not a string")
     return card
 
 
@@ -806,6 +806,7 @@ def load_fit(path: str | os.PathLike) -> Fit:
     if obs.hash() != card["data"]["hash"]:
         raise _damaged(path, "its stored data do not match the data hash in its card")
     obs.source = card["data"].get("source")
+    obs.citation = card["data"].get("citation")
     try:
         model = ScalingModel.from_settings(card["model"])
     except (ValueError, KeyError, TypeError, AttributeError) as err:

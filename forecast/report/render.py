@@ -872,8 +872,13 @@ def _backtest_section(backtest, ci: float = DEFAULT_CI) -> dict[str, Any]:
 
 
 def _versions() -> list[tuple[str, str]]:
+    from forecast import __version__
+
     out = [("python", sys.version.split()[0])]
     for name in VERSIONED:
+        if name == "forecast":  # the import name; the distribution is called scaling-forecast
+            out.append((name, __version__))
+            continue
         try:
             out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
@@ -1116,6 +1121,8 @@ def _build_context(
             "table": _data_table(fit),
             "figure": data_figure,
             "source": getattr(obs, "source", None),
+            # one line per source (pooled bundled datasets join theirs with newlines)
+            "citations": [c for c in (getattr(obs, "citation", None) or "").splitlines() if c.strip()],
             "n_runs": len(obs),
             "n_families": len(families),
         },
