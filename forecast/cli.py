@@ -600,13 +600,15 @@ def demo(
     samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples of the data wall.")] = 1000,
     progress: Progress = True,
 ) -> None:
-    """Fit, forecast, frontier and data wall on the bundled demo data; write DIR/report.html.
+    """Fit, forecast, frontier and data wall on real public runs; write DIR/report.html.
 
-    The demo data are simulated from published Chinchilla-law fits (four
-    families, one with only four runs). Nothing is downloaded.
+    Pools two families of published training runs bundled with the package:
+    the Chinchilla runs (Hoffmann et al. 2022, digitised by Epoch AI) and late
+    OPT checkpoints (Zhang et al. 2022). The report cites them. Nothing is
+    downloaded.
     """
     with _user_errors():
-        from forecast.datasets import load_demo
+        from forecast.datasets import DEMO_POOLING, DEMO_SELECTION, demo_runs
         from forecast.datawall import compare_text
         from forecast.model import ScalingModel
         from forecast.report import write_report
@@ -616,10 +618,15 @@ def demo(
         if quick:
             draws, tune, chains = QUICK["draws"], QUICK["tune"], QUICK["chains"]
             samples = min(samples, 400)
-        obs = load_demo()
-        console.print(f"Data: {obs!r} (simulated from published fits; bundled with the package)")
-        model = ScalingModel(law="chinchilla", pooling="partial")
-        console.print(f"Fitting {model.law.formula} with partial pooling: {chains} chains x {draws} draws...")
+        obs = demo_runs()
+        console.print(f"Data: {obs!r}: {DEMO_SELECTION}. Sources:")
+        for line in obs.citation.splitlines():
+            console.print(f"  - {line}")
+        model = ScalingModel(law="chinchilla", pooling=DEMO_POOLING)
+        console.print(
+            f"Fitting {model.law.formula} (B and beta shared, E, A and alpha partially pooled): "
+            f"{chains} chains x {draws} draws..."
+        )
         fit = model.fit(
             obs, draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress, warn=False
         )
@@ -640,7 +647,7 @@ def demo(
                 forecasts=[forecast_],
                 frontier=frontier,
                 wall=wall,
-                title="forecast demo: four simulated model families",
+                title="forecast demo: Chinchilla and OPT training runs (real public data)",
             )
 
         console.print(_parameter_table(fit))

@@ -8,9 +8,20 @@ Nothing here downloads anything: every table ships inside the package
 >>> obs = fc.datasets.load("chinchilla")                          # validated Observations, cited
 """
 
-from forecast.datasets.catalog import CATALOG, Table, describe, load, load_table, path, pool
+from forecast.datasets.catalog import (
+    CATALOG,
+    DEMO_POOLING,
+    DEMO_SELECTION,
+    Table,
+    demo_runs,
+    describe,
+    load,
+    load_table,
+    path,
+    pool,
+)
 from forecast.datasets.demo import demo_path, load_demo
 from forecast.datasets.simulate import simulate
 
-__all__ = ["CATALOG", "Table", "demo_path", "describe", "load", "load_demo", "load_table", "path", "pool",
-           "simulate"]
+__all__ = ["CATALOG", "DEMO_POOLING", "DEMO_SELECTION", "Table", "demo_path", "demo_runs", "describe", "load",
+           "load_demo", "load_table", "path", "pool", "simulate"]

@@ -343,3 +343,36 @@ def pool(*parts: Observations) -> Observations:
     out.citation = "\n".join(dict.fromkeys(lines)) or None
     out.source = "; ".join(dict.fromkeys(p.source for p in parts if p.source)) or None
     return out
+
+
+# The main job (`forecast demo`) pools two real families. Why these rows:
+# - Chinchilla: the 240 runs Epoch AI fits (load("chinchilla")).
+# - OPT: the second half of each run (>= 150B of its 300B tokens): early checkpoints of a run whose
+#   learning rate has not yet decayed lie above the loss a run of that length would reach.
+# All OPT checkpoints kept saw 150-300B tokens, so they say little about the data term: B and beta
+# are shared by both families (complete pooling); E, A and alpha are partially pooled. Adding the
+# unrepeated datablations runs as a third family left its alpha unidentified (the convergence gate
+# failed on log_alpha_family at the default settings), so the demo leaves them out.
+DEMO_POOLING: dict[str, str] = {"B": "complete", "beta": "complete"}
+DEMO_SELECTION = (
+    "the Chinchilla runs (240, as digitised by Epoch AI) and OPT checkpoints from the second half of "
+    "training (61 checkpoints of 6 model sizes, 125M-175B parameters, 150-300B tokens)"
+)
+
+
+def demo_runs() -> Observations:
+    """The real runs ``forecast demo`` fits: the Chinchilla runs and late OPT checkpoints.
+
+    Two families of published training runs, pooled with both citations
+    (see :data:`DEMO_SELECTION`; the source explains the choice of rows).
+
+    Examples
+    --------
+    >>> import forecast as fc
+    >>> obs = fc.datasets.demo_runs()
+    >>> obs.families, len(obs)
+    (['chinchilla', 'opt'], 301)
+    """
+    opt = load("opt_checkpoints")
+    opt = opt.subset(opt.table["tokens"] >= 1.5e11)
+    return pool(load("chinchilla"), opt)
