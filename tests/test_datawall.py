@@ -461,8 +461,10 @@ def test_growth_from_history_interval_covers_the_true_rate():
     assert "a year (90% CI" in str(g)
 
 
-def test_growth_from_history_on_epoch_data(shared_data):
-    df = pd.read_csv(shared_data / "epoch_language_models.csv")
+def test_growth_from_history_on_epoch_data():
+    from forecast.datasets import load
+
+    df = load("epoch_language_models").table  # bundled, as published
     compute = growth_from_history(df, "flops", since=2010)
     tokens = growth_from_history(df, "tokens", since=2010)
     # Epoch AI report 4-5x a year for frontier compute and 2.4-2.9x for dataset sizes

@@ -45,6 +45,7 @@ def test_docs_build_without_warnings(tmp_path):
     for page in (
         "index",
         "getting-started",
+        "data",
         "model",
         "datawall",
         "cli",

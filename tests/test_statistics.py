@@ -5,21 +5,16 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import forecast as fc
-from forecast.data import DataWarning
 from forecast.datasets import simulate
 from forecast.datasets.simulate import BESIROGLU_2024
 
 
 @pytest.fixture(scope="module")
-def chinchilla_fit(shared_data):
-    df = pd.read_csv(shared_data / "chinchilla.csv")
-    df = df.drop(df["loss"].nlargest(5).index)  # as Epoch did: 240 points
-    with pytest.warns(DataWarning, match="only one family"):
-        obs = fc.Observations(df, flops="flops")
+def chinchilla_fit():
+    obs = fc.datasets.load("chinchilla")  # bundled; without the 5 highest-loss points, as Epoch did
     assert len(obs) == 240
     return fc.ScalingModel().fit(obs, random_seed=11, progressbar=False)
 
