@@ -263,8 +263,9 @@ def load(name: str) -> Observations | Table:
         from forecast.data import DataWarning
 
         with warnings.catch_warnings():
-            # one family per table: "nothing to pool" is expected for a single table
-            warnings.simplefilter("ignore", DataWarning)
+            # each bundled table is one family by construction (pool() joins them); every other
+            # data warning still reaches the user
+            warnings.filterwarnings("ignore", message="only one family", category=DataWarning)
             obs = Observations(df, **entry.columns)
         obs.source = f"forecast.datasets.load({name!r}): {entry.source}"
         obs.citation = entry.citation
