@@ -12,6 +12,15 @@ __version__ = "0.1.0"
 from forecast import datasets, laws, plots
 from forecast.backtest import Backtest, backtest
 from forecast.baselines import PointFit, fit_baseline
+from forecast.capabilities import (
+    CapabilityBacktest,
+    CapabilityFit,
+    CapabilityForecast,
+    CapabilityModel,
+    capability_backtest,
+    load_capability_fit,
+)
+from forecast.capability_data import BenchmarkScores, load_obsscaling
 from forecast.compare import compare
 from forecast.config import DEFAULT_CI, GATE, INTERVAL_KIND
 from forecast.data import DataValidationError, DataWarning, Observations
@@ -23,7 +32,7 @@ from forecast.model import ScalingModel
 from forecast.parallel import FitJob, fit_many
 from forecast.predict import Forecast, grid
 from forecast.priors import Prior
-from forecast.report import write_report
+from forecast.report import write_capability_report, write_report
 from forecast.scenarios import Scenario, growth_from_history
 
 __all__ = [
@@ -31,6 +40,11 @@ __all__ = [
     "GATE",
     "INTERVAL_KIND",
     "Backtest",
+    "BenchmarkScores",
+    "CapabilityBacktest",
+    "CapabilityFit",
+    "CapabilityForecast",
+    "CapabilityModel",
     "ConvergenceWarning",
     "DataValidationError",
     "DataWarning",
@@ -48,6 +62,7 @@ __all__ = [
     "Scenario",
     "WallForecast",
     "backtest",
+    "capability_backtest",
     "compare",
     "compare_text",
     "data_wall",
@@ -58,7 +73,10 @@ __all__ = [
     "grid",
     "growth_from_history",
     "laws",
+    "load_capability_fit",
     "load_fit",
+    "load_obsscaling",
     "plots",
+    "write_capability_report",
     "write_report",
 ]
