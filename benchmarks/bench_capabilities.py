@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--skip-fit", action="store_true", help="only the backtest")
     parser.add_argument("--variants", default="latent,plain")
     parser.add_argument("--points", type=Path, default=None, help="write held-out rows (CSV) here")
+    parser.add_argument("--save", type=Path, default=None, help="save the full fit here (.nc)")
     args = parser.parse_args()
 
     import forecast as fc
@@ -54,7 +55,8 @@ def main() -> None:
         print("fit:", json.dumps(out["fit"], indent=1))
         offsets = fit.family_offsets()
         out["top_families"] = offsets.head(5)[["family", "median", "lower", "upper"]].round(2).to_dict("records")
-        fit.save(Path("models") / "obsscaling_capabilities.nc")
+        if args.save is not None:
+            fit.save(args.save)
 
     out["backtest"] = {}
     for variant in args.variants.split(","):

@@ -199,10 +199,7 @@ class BenchmarkScores:
         out["score"] = s
 
         # ---- flops (6 N D where missing and derivable)
-        if m["flops"] in df.columns:
-            f = numeric(m["flops"], "flops")
-        else:
-            f = pd.Series(np.nan, index=df.index)
+        f = numeric(m["flops"], "flops") if m["flops"] in df.columns else pd.Series(np.nan, index=df.index)
         if can_derive:
             n = pd.to_numeric(df[m["params"]], errors="coerce")
             d = pd.to_numeric(df[m["tokens"]], errors="coerce")

@@ -203,8 +203,6 @@ def fake_capability_fit(scores=None, *, chains: int = 2, draws: int = 500, scale
         "log_slope_mu": (("chain", "draw"), around(0.0)),
         "log_slope_tau": (("chain", "draw"), np.exp(around(np.log(0.3)))),
         "log_slope": (("chain", "draw", "benchmark"), around(np.log(slope), (nb,))),
-        "ceiling_logit_mu": (("chain", "draw"), around(2.5)),
-        "ceiling_logit_tau": (("chain", "draw"), np.exp(around(np.log(0.5)))),
         "ceiling_logit": (("chain", "draw", "benchmark"), around(ceil_logit, (nb,))),
         "family_tau": (("chain", "draw"), np.exp(around(np.log(0.5)))),
         "family_z": (("chain", "draw", "family"), around(fam, (nf,))),
