@@ -29,7 +29,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-fit", action="store_true", help="only the backtest")
-    parser.add_argument("--variants", default="latent,plain")
+    parser.add_argument("--draws", type=int, default=1000, help="draws and tune per chain of the full fit")
+    parser.add_argument("--variants", default="latent,plain", help="backtest variants ('' for none)")
     parser.add_argument("--points", type=Path, default=None, help="write held-out rows (CSV) here")
     parser.add_argument("--save", type=Path, default=None, help="save the full fit here (.nc)")
     args = parser.parse_args()
@@ -43,11 +44,12 @@ def main() -> None:
                  "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
     if not args.skip_fit:
         start, cpu = time.perf_counter(), time.process_time()
-        fit = CapabilityModel().fit(scores, random_seed=args.seed, progressbar=False, warn=False)
+        fit = CapabilityModel().fit(scores, random_seed=args.seed, progressbar=False, warn=False,
+                                    draws=args.draws, tune=args.draws)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         d = fit.diagnostics()
         # CPU seconds of this process (all of nutpie's threads) / 2 bounds the wall time on 2 idle cores
-        out["fit"] = {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "compile_seconds": fit.sampler_settings["compile_seconds"],
+        out["fit"] = {"draws": args.draws, "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "compile_seconds": fit.sampler_settings["compile_seconds"],
                       "sampling_seconds": round(wall - fit.sampler_settings["compile_seconds"], 1),
                       "gate_ok": d.ok, "diagnostics": repr(d),
                       "steps_per_draw": float(fit.idata["sample_stats"]["n_steps"].mean()),
@@ -59,7 +61,7 @@ def main() -> None:
             fit.save(args.save)
 
     out["backtest"] = {}
-    for variant in args.variants.split(","):
+    for variant in filter(None, args.variants.split(",")):
         model = CapabilityModel(latent=variant == "latent")
         start = time.perf_counter()
         bt = capability_backtest(scores, model=model, random_seed=args.seed)

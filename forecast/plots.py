@@ -1102,7 +1102,9 @@ def plot_capabilities(
     if highlight is None:
         counts = table.drop_duplicates("model")["family"].value_counts()
         highlight = [family] if family in fit.families else list(counts.index[:4])
-    colours = _family_colours(list(highlight), fit.families)
+    # colours by position in the highlighted list, avoiding the band's blue (C0) and the grey of other models (C7)
+    palette = [f"C{k}" for k in (1, 2, 3, 4, 5, 6, 8, 9)]
+    colours = {fam: palette[i % len(palette)] for i, fam in enumerate(highlight)}
     for a, b in zip(axes, names, strict=False):
         sub = band[band["benchmark"] == b]
         a.fill_between(sub["flops"], sub["lower"], sub["upper"], color="C0", alpha=0.25, lw=0)
@@ -1125,7 +1127,7 @@ def plot_capabilities(
     axes[0].legend(fontsize=6, loc="upper left")
     what = ("one new model's score (parameters, its own capability, benchmark noise)" if include_noise
             else "the score of the family's typical model (parameter uncertainty)")
-    _add_caption(fig, f"Band: {ci:.0%} {INTERVAL_KIND} interval of {what}, family {_family_label(family)}. "
+    _add_caption(fig, f"Band: {ci:.0%} {INTERVAL_KIND} interval of {what}; family: {_family_label(family)}. "
                  "Dotted line: chance. Dots: fitted models.")
     return fig
 
