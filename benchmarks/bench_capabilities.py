@@ -29,7 +29,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-fit", action="store_true", help="only the backtest")
-    parser.add_argument("--draws", type=int, default=1000, help="draws and tune per chain of the full fit")
+    parser.add_argument("--draws", type=int, default=2000, help="draws and tune per chain of the full fit")
+    parser.add_argument("--backtest-draws", type=int, default=1000, help="draws and tune per chain of backtest fits")
     parser.add_argument("--variants", default="latent,plain", help="backtest variants ('' for none)")
     parser.add_argument("--points", type=Path, default=None, help="write held-out rows (CSV) here")
     parser.add_argument("--save", type=Path, default=None, help="save the full fit here (.nc)")
@@ -64,7 +65,8 @@ def main() -> None:
     for variant in filter(None, args.variants.split(",")):
         model = CapabilityModel(latent=variant == "latent")
         start = time.perf_counter()
-        bt = capability_backtest(scores, model=model, random_seed=args.seed)
+        bt = capability_backtest(scores, model=model, random_seed=args.seed, draws=args.backtest_draws,
+                                 tune=args.backtest_draws)
         summ = bt.summary()
         summ["wall_seconds"] = round(time.perf_counter() - start, 1)
         summ["by_benchmark"] = bt.by_benchmark().round(4).to_dict("records")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import typer
 
+from forecast.capabilities import FIT_DRAWS as CAPABILITY_DRAWS
 from forecast.config import DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
 from forecast.data import DataValidationError
 from forecast.fit import FitFileError, atomic_write
@@ -1063,8 +1064,8 @@ def capabilities(
     save: Annotated[Path | None, typer.Option(help="Save the fit to this .nc file.")] = None,
     csv: Annotated[Path | None, typer.Option(help="Also write the forecast table to this CSV.")] = None,
     ci: Ci = DEFAULT_CI,
-    draws: Draws = SAMPLER.draws,
-    tune: Tune = SAMPLER.tune,
+    draws: Draws = CAPABILITY_DRAWS,
+    tune: Tune = CAPABILITY_DRAWS,
     chains: Chains = SAMPLER.chains,
     seed: Seed = DEFAULT_SEED,
     progress: Progress = False,
