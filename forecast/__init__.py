@@ -29,6 +29,14 @@ _LAZY: dict[str, str] = {
     "backtest": "forecast.backtest",
     "PointFit": "forecast.baselines",
     "fit_baseline": "forecast.baselines",
+    "CapabilityBacktest": "forecast.capabilities",
+    "CapabilityFit": "forecast.capabilities",
+    "CapabilityForecast": "forecast.capabilities",
+    "CapabilityModel": "forecast.capabilities",
+    "capability_backtest": "forecast.capabilities",
+    "load_capability_fit": "forecast.capabilities",
+    "BenchmarkScores": "forecast.capability_data",
+    "load_obsscaling": "forecast.capability_data",
     "compare": "forecast.compare",
     "DEFAULT_CI": "forecast.config",
     "GATE": "forecast.config",
@@ -54,6 +62,7 @@ _LAZY: dict[str, str] = {
     "grid": "forecast.predict",
     "Prior": "forecast.priors",
     "write_report": "forecast.report",
+    "write_capability_report": "forecast.report",
     "Scenario": "forecast.scenarios",
     "growth_from_history": "forecast.scenarios",
 }
@@ -63,6 +72,11 @@ __all__ = [  # the same names as _LAZY (tests/test_import.py checks)
     "GATE",
     "INTERVAL_KIND",
     "Backtest",
+    "BenchmarkScores",
+    "CapabilityBacktest",
+    "CapabilityFit",
+    "CapabilityForecast",
+    "CapabilityModel",
     "ConvergenceWarning",
     "DataValidationError",
     "DataWarning",
@@ -80,6 +94,7 @@ __all__ = [  # the same names as _LAZY (tests/test_import.py checks)
     "Scenario",
     "WallForecast",
     "backtest",
+    "capability_backtest",
     "compare",
     "compare_text",
     "data_wall",
@@ -90,8 +105,11 @@ __all__ = [  # the same names as _LAZY (tests/test_import.py checks)
     "grid",
     "growth_from_history",
     "laws",
+    "load_capability_fit",
     "load_fit",
+    "load_obsscaling",
     "plots",
+    "write_capability_report",
     "write_report",
 ]
 
@@ -132,6 +150,15 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing here runs
     from forecast import datasets, laws, plots
     from forecast.backtest import Backtest, backtest
     from forecast.baselines import PointFit, fit_baseline
+    from forecast.capabilities import (
+        CapabilityBacktest,
+        CapabilityFit,
+        CapabilityForecast,
+        CapabilityModel,
+        capability_backtest,
+        load_capability_fit,
+    )
+    from forecast.capability_data import BenchmarkScores, load_obsscaling
     from forecast.compare import compare
     from forecast.config import DEFAULT_CI, GATE, INTERVAL_KIND
     from forecast.data import DataValidationError, DataWarning, Observations
@@ -143,5 +170,5 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing here runs
     from forecast.parallel import FitJob, fit_many
     from forecast.predict import Forecast, grid
     from forecast.priors import Prior
-    from forecast.report import write_report
+    from forecast.report import write_capability_report, write_report
     from forecast.scenarios import Scenario, growth_from_history

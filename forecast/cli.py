@@ -6,7 +6,7 @@ mistake (a missing file, a bad table, an unknown family or law, a number that
 is not a number) ends with one ``error: ...`` line on stderr and exit code 2,
 never a Python traceback; set ``FORECAST_DEBUG=1`` to see the traceback.
 
-Commands: ``demo``, ``fit``, ``predict``, ``wall``, ``report``; each has
+Commands: ``demo``, ``fit``, ``predict``, ``wall``, ``report``, ``capabilities``; each has
 ``--help``.
 """
 
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated
 import numpy as np
 import typer
 
+from forecast.capabilities import FIT_DRAWS as CAPABILITY_DRAWS
 from forecast.config import DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
 
 # pandas, xarray, PyMC and matplotlib load inside the commands, so `forecast --help` stays fast
@@ -1025,6 +1026,121 @@ def report(
             )
         console.print(_gate_line(loaded))
         console.print(f"Wrote {written}.")
+
+
+def _df_table(df, *, title: str, columns: Sequence[str], kinds: dict[str, str] | None = None):
+    """A rich table of some columns of a DataFrame."""
+    from rich.table import Table
+
+    kinds = kinds or {}
+    out = Table(title=title, title_justify="left")
+    for col in columns:
+        out.add_column(col, justify="left" if df[col].dtype == object else "right")
+    for _, r in df.iterrows():
+        cells = []
+        for col in columns:
+            v = r[col]
+            if isinstance(v, str | bool | np.bool_):
+                cells.append(str(v))
+            elif kinds.get(col) == "score":
+                cells.append(f"{v:.3f}")
+            elif kinds.get(col) == "pct":
+                cells.append(f"{v:.0%}")
+            elif kinds.get(col) == "offset":
+                cells.append(f"{v:+.2f}")
+            else:
+                cells.append("inf" if np.isinf(v) else _fmt(v, "count"))
+        out.add_row(*cells)
+    return out
+
+
+@app.command()
+def capabilities(
+    source: Annotated[
+        str,
+        typer.Argument(help="A tidy CSV (model, family, flops, benchmark, score), a saved capability fit "
+                       "(.nc), or 'obsscaling' for the ObsScaling table (Ruan et al. 2024)."),
+    ],
+    flops: Annotated[str, typer.Option(help="Training FLOP to forecast, comma-separated.")] = "1e24,1e25,1e26",
+    family: Annotated[str, typer.Option(help="A fitted family, or 'new' (a family not seen).")] = "new",
+    benchmark: Annotated[
+        str | None, typer.Option(help="Benchmarks to forecast, comma-separated (default all).")
+    ] = None,
+    reach: Annotated[
+        float | None, typer.Option(help="Also show the compute at which each benchmark reaches this score.")
+    ] = None,
+    chance: Annotated[
+        str | None, typer.Option(help="Chance scores of benchmarks the package does not know: 'Bench=0.25,X=0'.")
+    ] = None,
+    noise: Annotated[
+        bool, typer.Option("--noise", help="Forecast one new model's score (its own capability and noise).")
+    ] = False,
+    save: Annotated[Path | None, typer.Option(help="Save the fit to this .nc file.")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write the forecast table to this CSV.")] = None,
+    ci: Ci = DEFAULT_CI,
+    draws: Draws = CAPABILITY_DRAWS,
+    tune: Tune = CAPABILITY_DRAWS,
+    chains: Chains = SAMPLER.chains,
+    seed: Seed = DEFAULT_SEED,
+    progress: Progress = False,
+) -> None:
+    """Forecast benchmark scores at new training compute, pooled across benchmarks and families."""
+    with _user_errors():
+        import pandas as pd
+
+        from forecast.capabilities import CapabilityModel, load_capability_fit
+        from forecast.capability_data import BenchmarkScores, load_obsscaling
+        from forecast.fit import atomic_write
+
+        console = _console()
+        _check_ci(ci)
+        _writable(save, csv)
+        grid = parse_numbers(flops, option="--flops")
+        benches = [b.strip() for b in benchmark.split(",") if b.strip()] if benchmark else None
+        if source.endswith(".nc"):
+            fitted = load_capability_fit(Path(source))
+        else:
+            if source == "obsscaling":
+                scores = load_obsscaling()
+            else:
+                path = Path(source)
+                if not path.exists():
+                    raise FileNotFoundError(f"no such data file: {path}")
+                levels = {}
+                for part in (chance or "").split(","):
+                    if part.strip():
+                        name, _, value = part.partition("=")
+                        levels[name.strip()] = parse_numbers(value, option="--chance")[0]
+                scores = BenchmarkScores(pd.read_csv(path), chance=levels or None)
+                scores.source = str(path)
+            with console.status(f"Fitting {scores!r}..."):
+                fitted = CapabilityModel().fit(scores, draws=draws, tune=tune, chains=chains, random_seed=seed,
+                                               progressbar=progress)
+        result = fitted.predict(grid, family=family, benchmark=benches, include_noise=noise, random_seed=seed)
+        table = result.table(ci)
+        console.print(_df_table(table, title=f"Forecast scores ({family})",
+                                columns=["benchmark", "flops", "median", "lower", "upper"],
+                                kinds={"median": "score", "lower": "score", "upper": "score"}))
+        what = ("one new model's score (parameters, its own capability and benchmark noise)" if noise
+                else "the score of the family's typical model (parameter uncertainty; --noise for one model)")
+        console.print(f"Scores are fractions; {ci:.0%} {INTERVAL_KIND} intervals of {what}.")
+        offsets = fitted.family_offsets(ci)
+        console.print(_df_table(offsets.head(10), title="Most compute-efficient families (decades of compute)",
+                                columns=["rank", "family", "n_models", "median", "lower", "upper"],
+                                kinds={"median": "offset", "lower": "offset", "upper": "offset"}))
+        if reach is not None:
+            need = fitted.compute_to_reach(reach, benchmark=benches, family=family, ci=ci)
+            console.print(_df_table(need, title=f"Training FLOP to reach a score of {reach:g} ({family})",
+                                    columns=["benchmark", "p_reachable", "median", "lower", "upper"],
+                                    kinds={"p_reachable": "pct"}))
+        console.print(_gate_line(fitted))
+        if save is not None:
+            fitted.save(save)
+            console.print(f"Saved the fit to {save}.")
+        if csv is not None:
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(csv, lambda tmp: table.to_csv(tmp, index=False))
+            console.print(f"Wrote {csv}.")
 
 
 def main() -> None:

@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AXIS_LABELS",
+    "plot_capabilities",
     "plot_exponents",
+    "plot_family_offsets",
     "plot_fit",
     "plot_forecast",
     "plot_frontier",
@@ -1030,4 +1032,148 @@ def plot_exponents(
                 "interval" + ("; dashed: the prior, for how much the runs narrowed it" if prior else "") + "."
             ),
         )
+    return fig
+
+
+# ----------------------------------------------------------- capabilities
+def plot_capabilities(
+    fit: Any,
+    *,
+    benchmarks: Sequence[str] | None = None,
+    family: str = "new",
+    flops: Sequence[float] | None = None,
+    ci: float = DEFAULT_CI,
+    include_noise: bool = False,
+    highlight: Sequence[str] | None = None,
+    held_out: pd.DataFrame | None = None,
+    ncols: int = 4,
+    ax=None,
+) -> Figure:
+    """Benchmark score against training compute: one panel per benchmark, the forecast band and the models.
+
+    Parameters
+    ----------
+    fit : CapabilityFit
+        From :meth:`forecast.CapabilityModel.fit`.
+    benchmarks : sequence of str, optional
+        Panels to draw (default every fitted benchmark).
+    family : str
+        Family whose band is drawn (``"new"``: a family not seen).
+    flops : sequence of float, optional
+        Compute grid of the band (default: from a decade below the data to two above).
+    ci : float
+        Mass of the band (equal-tailed).
+    include_noise : bool
+        Band of one new model's score instead of the family's typical model.
+    highlight : sequence of str, optional
+        Families whose models are coloured (default: the family drawn, or the
+        four with most models); the others are grey.
+    held_out : DataFrame, optional
+        Held-out scores to overlay as crosses (``flops, benchmark, score``), e.g.
+        :func:`forecast.capabilities.capability_backtest`'s table.
+    ncols : int
+        Panels per row.
+    ax : sequence of Axes, optional
+        One axes per benchmark to draw into.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_capability_fit
+    >>> fig = plot_capabilities(fake_capability_fit(draws=50), benchmarks=["MC-A"])
+    >>> len(fig.axes)
+    1
+    """
+    ci = check_ci(ci)
+    names = list(benchmarks) if benchmarks is not None else list(fit.benchmarks)
+    table = fit.scores.table
+    if flops is None:
+        lo, hi = np.log10(table["flops"].min()) - 1, np.log10(table["flops"].max()) + 2
+        flops = np.logspace(lo, hi, 60)
+    flops = np.asarray(flops, dtype=float)
+    band = fit.predict(flops, family=family, benchmark=names, include_noise=include_noise).table(ci)
+    if ax is not None:
+        fig, axes, _ = _new_figure_grid(ax, len(names), figsize=(1, 1))
+    else:
+        fig, axes, _ = _grid_trimmed(len(names), min(ncols, len(names)))
+    if highlight is None:
+        counts = table.drop_duplicates("model")["family"].value_counts()
+        highlight = [family] if family in fit.families else list(counts.index[:4])
+    # colours by position in the highlighted list, avoiding the band's blue (C0) and the grey of other models (C7)
+    palette = [f"C{k}" for k in (1, 2, 3, 4, 5, 6, 8, 9)]
+    colours = {fam: palette[i % len(palette)] for i, fam in enumerate(highlight)}
+    for a, b in zip(axes, names, strict=False):
+        sub = band[band["benchmark"] == b]
+        a.fill_between(sub["flops"], sub["lower"], sub["upper"], color="C0", alpha=0.25, lw=0)
+        a.plot(sub["flops"], sub["median"], color="C0", lw=1.5)
+        pts = table[table["benchmark"] == b]
+        other = ~pts["family"].isin(highlight)
+        a.scatter(pts.loc[other, "flops"], pts.loc[other, "score"], s=9, color="0.6", alpha=0.7, lw=0)
+        for fam in highlight:
+            mine = pts[pts["family"] == fam]
+            a.scatter(mine["flops"], mine["score"], s=16, color=colours[fam], label=str(fam), lw=0)
+        if held_out is not None:
+            ho = held_out[held_out["benchmark"] == b]
+            a.scatter(ho["flops"], ho["score"], marker="x", s=18, color="C3", lw=1, label="held out")
+        a.axhline(fit.scores.chance[b], color="0.4", ls=":", lw=0.8)
+        a.set_xscale("log")
+        a.set_ylim(0, 1)
+        a.set_title(b, fontsize=10)
+        a.set_xlabel("Training compute C (FLOP)", fontsize=8)
+        a.set_ylabel("Score (fraction)", fontsize=8)
+    axes[0].legend(fontsize=6, loc="upper left")
+    what = ("one new model's score (parameters, its own capability, benchmark noise)" if include_noise
+            else "the score of the family's typical model (parameter uncertainty)")
+    _add_caption(fig, f"Band: {ci:.0%} {INTERVAL_KIND} interval of {what}; family: {_family_label(family)}. "
+                 "Dotted line: chance. Dots: fitted models.")
+    return fig
+
+
+def _grid_trimmed(n: int, ncols: int) -> tuple[Figure, list[Axes], bool]:
+    nrows = int(np.ceil(n / ncols))
+    fig, grid = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.9 * nrows), layout="constrained", squeeze=False)
+    axes = list(grid.ravel())
+    for extra in axes[n:]:
+        extra.remove()
+    return fig, axes[:n], True
+
+
+def plot_family_offsets(fit: Any, *, ci: float = DEFAULT_CI, top: int | None = None, ax: Axes | None = None) -> Figure:
+    """Compute-efficiency offsets of the families, ranked, with intervals.
+
+    Parameters
+    ----------
+    fit : CapabilityFit
+    ci : float
+        Mass of the intervals (equal-tailed).
+    top : int, optional
+        Show only the ``top`` most and ``top`` least efficient families.
+    ax : Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_capability_fit
+    >>> fig = plot_family_offsets(fake_capability_fit(draws=50))
+    >>> fig.axes[0].get_xlabel()
+    'Compute-efficiency offset (decades of training compute)'
+    """
+    table = fit.family_offsets(ci)
+    if top is not None and len(table) > 2 * top:
+        table = pd.concat([table.head(top), table.tail(top)])
+    fig, a, _ = _new_figure(ax, figsize=(6.0, 0.22 * len(table) + 1.2))
+    y = np.arange(len(table))[::-1]
+    a.errorbar(table["median"], y, xerr=[table["median"] - table["lower"], table["upper"] - table["median"]],
+               fmt="o", ms=4, color="C0", ecolor="C0", elinewidth=1, capsize=0)
+    a.axvline(0, color="0.4", lw=0.8, ls=":")
+    a.set_yticks(y, [f"{f} ({n})" for f, n in zip(table["family"], table["n_models"], strict=True)], fontsize=7)
+    a.set_xlabel("Compute-efficiency offset (decades of training compute)")
+    _add_caption(fig, f"Median and {ci:.0%} {INTERVAL_KIND} interval; +1 means the family scores as if trained "
+                 "with 10x its compute. In brackets: models in the family.")
     return fig

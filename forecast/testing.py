@@ -163,3 +163,56 @@ def _call_compiled():
         return np.asarray(logp).item(), grad.copy()
 
     return call
+
+
+def fake_capability_fit(scores=None, *, chains: int = 2, draws: int = 500, scale: float = 0.05, seed: int = 0):
+    """A :class:`forecast.CapabilityFit` with a synthetic posterior around the simulator's truths (no sampling).
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_capability_fit
+    >>> fit = fake_capability_fit(draws=20)
+    >>> fit.diagnostics().divergences
+    0
+    """
+    from forecast.capabilities import CapabilityFit, CapabilityModel, simulate_scores
+
+    truth = None
+    if scores is None:
+        scores, truth = simulate_scores(seed=seed)
+    rng = np.random.default_rng(seed)
+    nb, nf, nm = len(scores.benchmarks), len(scores.families), len(scores.models)
+    chance = np.array([scores.chance[b] for b in scores.benchmarks])
+    centre = CapabilityModel.centre_of(scores)
+    if truth is not None:
+        mid, slope, ceil = truth["midpoint"] - centre, truth["slope"], truth["ceiling"]
+        fam = truth["family_offset"] / truth["family_tau"]
+    else:
+        mid, slope, ceil, fam = np.zeros(nb), np.ones(nb), np.full(nb, 0.9), np.zeros(nf)
+    ceil_logit = np.log((ceil - chance) / (1 - ceil))
+
+    def around(value, shape=()):
+        return np.asarray(value) + scale * well_mixed(rng, chains, draws, shape)
+
+    coords = {"chain": np.arange(chains), "draw": np.arange(draws), "benchmark": scores.benchmarks,
+              "family": scores.families, "model": scores.models}
+    post = xr.Dataset({
+        "midpoint_mu": (("chain", "draw"), around(0.0)),
+        "midpoint_tau": (("chain", "draw"), np.exp(around(np.log(0.7)))),
+        "midpoint": (("chain", "draw", "benchmark"), around(mid, (nb,))),
+        "log_slope_mu": (("chain", "draw"), around(0.0)),
+        "log_slope_tau": (("chain", "draw"), np.exp(around(np.log(0.3)))),
+        "log_slope": (("chain", "draw", "benchmark"), around(np.log(slope), (nb,))),
+        "ceiling_logit": (("chain", "draw", "benchmark"), around(ceil_logit, (nb,))),
+        "family_tau": (("chain", "draw"), np.exp(around(np.log(0.5)))),
+        "family_z": (("chain", "draw", "family"), around(fam, (nf,))),
+        "log_precision": (("chain", "draw", "benchmark"), around(np.log(100.0), (nb,))),
+        "model_sd": (("chain", "draw"), np.exp(around(np.log(0.25)))),
+        "model_z": (("chain", "draw", "model"), around(np.zeros(nm), (nm,))),
+    }, coords=coords)
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), dtype=bool))},
+                       coords={"chain": coords["chain"], "draw": coords["draw"]})
+    idata = xr.DataTree.from_dict({"/posterior": post, "/sample_stats": stats})
+    settings = {"sampler": "fake", "draws": draws, "tune": 0, "chains": chains, "random_seed": seed, "seconds": 0.0,
+                "compile_seconds": 0.0}
+    return CapabilityFit(idata, scores, CapabilityModel(), settings, centre=centre)

@@ -29,9 +29,9 @@ needs_runner = pytest.mark.skipif(bool(MISSING), reason=f"notebook runner not in
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}")
 
 
-def test_the_three_notebooks_exist():
+def test_the_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
-    assert names == ["01_chinchilla_replication", "02_porian_pooling_backtest", "03_data_wall"]
+    assert names == ["01_chinchilla_replication", "02_porian_pooling_backtest", "03_data_wall", "04_capabilities"]
 
 
 @needs_runner
