@@ -500,7 +500,7 @@ class ScalingModel:
         adaptation: str = SAMPLER.adaptation,
         cores: int | None = None,
         warn: bool = True,
-        retry: bool = SAMPLER.retry,
+        retry: bool | None = None,
     ):
         """Sample the posterior.
 
@@ -527,14 +527,17 @@ class ScalingModel:
             Chains run in parallel; defaults to ``min(chains, os.cpu_count())``.
         warn : bool
             Emit a :class:`forecast.ConvergenceWarning` if the fit fails the gate.
-        retry : bool
+        retry : bool, optional
             If the fit fails the gate, sample once more with a stronger setting
             (:func:`retry_settings`: twice the draws and tuning, and
-            ``target_accept`` 0.99 after divergences) and keep that fit. The
-            retry is logged (logger ``"forecast"``, level WARNING) and recorded
-            in ``Fit.sampler_settings["retry"]`` with the first run's problems;
-            the gate then judges the second fit. Default
-            :attr:`forecast.config.SamplerDefaults.retry`.
+            ``target_accept`` 0.99 after divergences) from the same seed, and
+            keep that fit. The retry is logged (logger ``"forecast"``, level
+            WARNING) and recorded in ``Fit.sampler_settings["retry"]`` with the
+            first run's settings and problems; the gate then judges the second
+            fit. Default (None): retry when
+            :attr:`forecast.config.SamplerDefaults.retry` is on and the run is
+            at least as long as the defaults (a run shortened on purpose is
+            left as asked).
 
         Returns
         -------
@@ -588,6 +591,8 @@ class ScalingModel:
             "compile_cached": cached,
         }
         fit = Fit(idata=idata, observations=obs, model=self, sampler_settings=sampler_settings)
+        if retry is None:
+            retry = SAMPLER.retry and draws >= SAMPLER.draws and tune >= SAMPLER.tune
         if retry and not fit.diagnostics().ok:
             fit = self._retry(fit, obs, progressbar=progressbar, sampler=sampler, adaptation=adaptation,
                               cores=cores)

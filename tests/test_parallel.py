@@ -28,14 +28,7 @@ def jobs() -> list[FitJob]:
 
 @pytest.fixture(scope="module")
 def sequential(jobs):
-    """The jobs fitted one after another in one clean process that loads the model from the disk cache.
-
-    A model compiled fresh by numba rounds differently in the last bits from the same model loaded
-    from PyTensor's numba cache, and NUTS amplifies that, so the first compile of a structure on a
-    machine samples other chains for the same seed. This process may have compiled the structure
-    fresh in an earlier test; a throwaway process first makes sure the cache holds it.
-    """
-    fit_many(jobs[:1], max_workers=1)  # fills the disk cache if this machine has never compiled it
+    """The jobs fitted one after another in one clean process."""
     with default_executor(1) as one_process:
         fits = fit_many(jobs, one_process, cores_per_fit=2)
     assert len({f.sampler_settings["worker_pid"] for f in fits}) == 1
