@@ -151,13 +151,13 @@ def _chinchilla_from_user(u, c, xp):
 #   the published fits give 0.36 and 0.39 (Besiroglu, Chinchilla runs), 0.47 and 0.35
 #   (Muennighoff, C4 runs); Besiroglu's law at the centre of Porian et al. 2024's smaller
 #   models (6e7 params, 2e9 tokens) gives about 0.9 each -> median 0.45, 90% 0.14-1.42 nats.
-# Together these put the prior predictive loss of a typical family (centre of a 3e7-3e9-param
-# design with 4-100 tokens/param) at: 3e9 params, 100 tokens/param: median 2.2 nats (90% 1.3-3.8);
-# 3e8 params, 20 tokens/param: median 3.0 (90% 1.8-5.7); 3e7 params, 4 tokens/param (1 and
-# 1.7 decades below the centre in N and D): median 5.5 (90% 2.7-16), 11% above 12 nats. Real
-# runs of those sizes lie at 2-5.5 nats (Chinchilla, Porian, datablations tables); a uniform
-# guess over a 50k-token vocabulary is 10.8. The wider priors used before (sd 1.2 on a and b,
-# 0.4 on the log exponents) put 20% of those smallest-run losses above 12 nats.
+# Together these put the noise-free prior predictive loss of a typical family on a design of
+# 3e7-3e9 params at 4-100 tokens/param (benchmarks/prior_predictive.py) at: 3e9 params, 100
+# tokens/param: median 2.2 nats (90% 1.3-3.8); 3e8 params, 20 tokens/param: 3.0 (1.8-5.7);
+# 3e7 params, 4 tokens/param (1 and 1.7 decades below the centre in N and D): 5.5 (2.7-16),
+# 10% above 12 nats. Real runs of those sizes lie at 2-5.5 nats (Chinchilla, Porian,
+# datablations tables); a uniform guess over a 50k-token vocabulary is 10.8. The earlier priors
+# (sd 1.2 on a and b, 0.4 on the log exponents) put 20% of the smallest runs above 12 nats.
 _E_PRIOR = Prior("Normal", mu=float(np.log(1.75)), sigma=0.3)
 _EXP_PRIOR = Prior("Normal", mu=float(np.log(0.35)), sigma=0.25)
 _TERM_PRIOR = Prior("Normal", mu=-0.8, sigma=0.7)
