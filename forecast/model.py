@@ -617,7 +617,9 @@ class ScalingModel:
             "first": {k: s[k] for k in ("draws", "tune", "target_accept")},
             "first_problems": problems,
         }
+        # the whole call: both samplings, and the first run's compile (the second reuses it)
         fit.sampler_settings["seconds"] = round(s["seconds"] + fit.sampler_settings["seconds"], 3)
+        fit.sampler_settings.update(compile_seconds=s["compile_seconds"], compile_cached=s["compile_cached"])
         return fit
 
 
