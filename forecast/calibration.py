@@ -585,7 +585,7 @@ class SBCResult:
         One row per simulation, one column per tracked quantity;
         ``attrs["n_draws"]`` is ``L``.
     fits : pandas.DataFrame
-        Per simulation: seed, divergences, max R-hat, min bulk ESS, seconds.
+        Per simulation: seed, divergences, max R-hat (and where), min bulk ESS, whether fit() retried, seconds.
     truth : pandas.DataFrame
         The true value of each tracked quantity in each simulation.
     settings : dict
@@ -711,6 +711,9 @@ def sbc(
                         "max_rhat": d.max_rhat,
                         "min_ess_bulk": d.min_ess_bulk,
                         "gate_ok": d.ok,
+                        # fit() samples a failed fit once more with a stronger setting (ScalingModel.fit)
+                        "retried": bool(fit.sampler_settings.get("retry")),
+                        "worst_rhat_at": d.worst.get("rhat", ""),
                         "seconds": fit.sampler_settings.get("seconds"),
                     }
                 )

@@ -49,6 +49,10 @@ class SamplerDefaults:
     # regularisation of nutpie's low-rank mass-matrix estimate (forecast.model._low_rank_settings)
     low_rank_gamma: float = 1e-2
     sampler: str = "nutpie"
+    # a fit at least as long as these defaults that fails the gate is sampled once more with
+    # retry_factor x draws and tune (forecast.model.retry_settings), logged and recorded in the fit card
+    retry: bool = True
+    retry_factor: int = 2
 
 
 SAMPLER = SamplerDefaults()

@@ -142,14 +142,25 @@ def _chinchilla_from_user(u, c, xp):
     }
 
 
-# Priors in the sampled space, for one typical family, grounded in published fits:
-# E: Hoffmann 1.69, Besiroglu 1.82, Muennighoff 1.87 nats on web text -> median 1.75, 90% 1.1-2.9.
-# exponents: 0.28-0.37 in those fits -> median 0.35, 90% 0.18-0.67.
-# a, b: the log of each reducible term at the centre of the data (nats); Chinchilla's
-# terms at 1e9 params and 2e10 tokens are 0.36 and 0.53 nats -> median 0.37, 90% 0.05-2.7.
+# Priors in the sampled space, for one typical family, grounded in published fits and checked
+# against realistic losses (the ranges and sources are in docs/model.md, "Priors"):
+# E: Hoffmann et al. 2022 1.69, Besiroglu et al. 2024 1.82, Muennighoff et al. 2023 1.87 nats on
+#   web text -> median 1.75, 90% 1.07-2.86.
+# exponents alpha, beta: 0.28-0.37 in those three fits -> median 0.35, 90% 0.23-0.53.
+# a, b: the log of each reducible term at the centre of the data (nats). At their data's centres
+#   the published fits give 0.36 and 0.39 (Besiroglu, Chinchilla runs), 0.47 and 0.35
+#   (Muennighoff, C4 runs); Besiroglu's law at the centre of Porian et al. 2024's smaller
+#   models (6e7 params, 2e9 tokens) gives about 0.9 each -> median 0.45, 90% 0.14-1.42 nats.
+# Together these put the noise-free prior predictive loss of a typical family on a design of
+# 3e7-3e9 params at 4-100 tokens/param (benchmarks/prior_predictive.py) at: 3e9 params, 100
+# tokens/param: median 2.2 nats (90% 1.3-3.8); 3e8 params, 20 tokens/param: 3.0 (1.8-5.7);
+# 3e7 params, 4 tokens/param (1 and 1.7 decades below the centre in N and D): 5.5 (2.7-16),
+# 10% above 12 nats. Real runs of those sizes lie at 2-5.5 nats (Chinchilla, Porian,
+# datablations tables); a uniform guess over a 50k-token vocabulary is 10.8. The earlier priors
+# (sd 1.2 on a and b, 0.4 on the log exponents) put 20% of the smallest runs above 12 nats.
 _E_PRIOR = Prior("Normal", mu=float(np.log(1.75)), sigma=0.3)
-_EXP_PRIOR = Prior("Normal", mu=float(np.log(0.35)), sigma=0.4)
-_TERM_PRIOR = Prior("Normal", mu=-1.0, sigma=1.2)
+_EXP_PRIOR = Prior("Normal", mu=float(np.log(0.35)), sigma=0.25)
+_TERM_PRIOR = Prior("Normal", mu=-0.8, sigma=0.7)
 
 CHINCHILLA = Law(
     name="chinchilla",
@@ -193,7 +204,11 @@ COMPUTE = Law(
     inputs=("flops",),
     params=("log_E", "a", "log_alpha"),
     user_params=("E", "A", "alpha"),
-    priors={"log_E": _E_PRIOR, "a": _TERM_PRIOR,
+    priors={"log_E": _E_PRIOR,
+            # the whole reducible loss at the centre of the data, both Chinchilla terms together
+            # (0.75 nats for Besiroglu et al. 2024 at the centre of the Chinchilla runs): median
+            # 0.37, 90% 0.05-2.7 nats; not narrowed with the Chinchilla terms (not checked here)
+            "a": Prior("Normal", mu=-1.0, sigma=1.2),
             # compute exponents are roughly alpha*beta/(alpha+beta) ~ 0.15
             "log_alpha": Prior("Normal", mu=float(np.log(0.15)), sigma=0.5)},
     spread={"log_E": 0.1, "a": 0.5, "log_alpha": 0.15},

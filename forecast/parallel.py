@@ -45,7 +45,7 @@ __all__ = ["FitJob", "FitJobError", "fit_many"]
 
 # Fit options a job may carry; anything else is a typo caught before any work starts.
 _FIT_OPTIONS = frozenset(
-    {"draws", "tune", "chains", "random_seed", "sampler", "target_accept", "cores", "warn"}
+    {"draws", "tune", "chains", "random_seed", "sampler", "target_accept", "cores", "warn", "retry"}
 )
 
 
@@ -73,15 +73,14 @@ class FitJob:
         Default: ``ScalingModel()`` (Chinchilla, partial pooling).
     random_seed : int, optional
         Seed of the sampler. Give one for reproducible results: the same job
-        with the same seed gives the same posterior in any worker, provided
-        the model's compiled code comes from PyTensor's numba disk cache
-        (``~/.pytensor/numba``), as it does after the first compile of a
-        structure on a machine. That first, fresh compile rounds differently
-        in the last bits and so samples other (equally valid) chains.
+        with the same seed gives bit-identical draws in any worker or in the
+        calling process, whether the model is compiled afresh or loaded from
+        the compile caches (``tests/test_parallel.py`` checks three fresh
+        processes: empty caches, the caches the first left, other empty caches).
     options : dict, optional
         Other keyword arguments of :meth:`forecast.ScalingModel.fit`
         (``draws``, ``tune``, ``chains``, ``sampler``, ``target_accept``,
-        ``cores``, ``warn``). The progress bar is always off in workers.
+        ``cores``, ``warn``, ``retry``). The progress bar is always off in workers.
 
     Examples
     --------

@@ -152,7 +152,8 @@ def test_simulated_data_uses_the_design():
 
 
 def test_implausible_prior_draws_are_redrawn_on_the_data_alone():
-    # about a fifth of prior draws imply some loss above 12 nats, which Observations refuses
+    # some prior draws (14% of 5 x 20 data sets, benchmarks/prior_predictive.py) imply a loss above 12 nats,
+    # which Observations refuses
     sims = [simulate_from_prior(ScalingModel(), Design(3, 10), random_seed=s) for s in range(40)]
     assert all(obs.table["loss"].max() <= MAX_LOSS_NATS for obs, _ in sims)
     assert sum(truth["rejected"] for _, truth in sims) > 0
@@ -161,13 +162,17 @@ def test_implausible_prior_draws_are_redrawn_on_the_data_alone():
 # ------------------------------------------------------------- quick SBC
 @pytest.mark.slow
 def test_quick_sbc_ranks_are_uniform():
+    """At the default sampler settings (with fit()'s one retry) the fits pass the gate and the ranks
+    are uniform; the full run, per design, is benchmarks/sbc.py."""
+    from forecast.config import SAMPLER
+
     result = sbc(
         ScalingModel(),
         20,
         design=Design(3, 10),
-        draws=300,
-        tune=300,
-        chains=2,
+        draws=SAMPLER.draws,
+        tune=SAMPLER.tune,
+        chains=SAMPLER.chains,
         n_draws=100,
         random_seed=100,
         max_workers=2,
@@ -175,5 +180,7 @@ def test_quick_sbc_ranks_are_uniform():
     assert result.ranks.shape == (20, len(result.truth.columns))
     assert result.ranks.to_numpy().min() >= 0 and result.ranks.to_numpy().max() <= 100
     assert len(result.fits) == 20 and (result.fits["rejected_draws"] >= 0).all()
+    # target: at least 97% of fits pass; with 20 fits, at most one may fail
+    assert result.fits["gate_ok"].sum() >= 19, result.fits
     tests = result.uniformity()
     assert tests["uniform"].all(), tests

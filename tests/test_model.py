@@ -138,3 +138,26 @@ def test_refit_of_a_cached_structure_names_the_new_families():
     # the sparse family's values are the non-centred ones, mu + tau * z
     want = post["log_E_mu"] + post["log_E_tau"] * post["log_E_z"].sel(family_noncentred="family-1")
     np.testing.assert_allclose(np.log(draws["E"].sel(family="family-1")), want, rtol=1e-12)
+
+
+def test_a_failed_fit_is_retried_once_and_says_so(caplog):
+    """A fit that fails the gate is sampled once more with twice the draws and tuning; the log says so
+    and the fit card keeps the first run's settings and problems. No second retry. A run shortened on
+    purpose is retried only when asked."""
+    from forecast.config import SAMPLER
+    from forecast.datasets import simulate
+
+    obs = fc.Observations(simulate(3, 12, seed=3)[0])
+    kw = {"chains": 2, "progressbar": False, "warn": False, "random_seed": 1}
+    with caplog.at_level("WARNING", logger="forecast"):
+        fit = fc.ScalingModel().fit(obs, draws=20, tune=20, retry=True, **kw)  # far too short to pass
+    card = fit.sampler_settings
+    assert card["retry"]["first"] == {"draws": 20, "tune": 20, "target_accept": SAMPLER.target_accept}
+    assert card["retry"]["first_problems"], "the first run's problems are recorded"
+    assert (card["draws"], card["tune"]) == (40, 40)
+    assert fit.posterior.sizes["draw"] == 40
+    assert len([r for r in caplog.records if "sampling once more" in r.getMessage()]) == 1
+    # by default a run shorter than the defaults comes back as it is
+    plain = fc.ScalingModel().fit(obs, draws=20, tune=20, **kw)
+    assert "retry" not in plain.sampler_settings and plain.posterior.sizes["draw"] == 20
+    assert not plain.diagnostics().ok

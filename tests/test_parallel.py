@@ -28,14 +28,7 @@ def jobs() -> list[FitJob]:
 
 @pytest.fixture(scope="module")
 def sequential(jobs):
-    """The jobs fitted one after another in one clean process that loads the model from the disk cache.
-
-    A model compiled fresh by numba rounds differently in the last bits from the same model loaded
-    from PyTensor's numba cache, and NUTS amplifies that, so the first compile of a structure on a
-    machine samples other chains for the same seed. This process may have compiled the structure
-    fresh in an earlier test; a throwaway process first makes sure the cache holds it.
-    """
-    fit_many(jobs[:1], max_workers=1)  # fills the disk cache if this machine has never compiled it
+    """The jobs fitted one after another in one clean process."""
     with default_executor(1) as one_process:
         fits = fit_many(jobs, one_process, cores_per_fit=2)
     assert len({f.sampler_settings["worker_pid"] for f in fits}) == 1
@@ -104,3 +97,56 @@ def test_job_rejects_bad_options():
 
 def test_empty_job_list():
     assert fit_many([]) == []
+
+
+# A fit in a fresh process: the compile caches it may read are chosen by its environment.
+_FRESH_FIT = """
+import sys
+import numpy as np
+from forecast.data import Observations
+from forecast.datasets import simulate
+from forecast.model import ScalingModel
+from forecast.parallel import FitJob, fit_many
+
+where, out = sys.argv[1], sys.argv[2]
+obs = Observations(simulate(n_families=4, runs_per_family=25, seed=5)[0])
+options = {"draws": 200, "tune": 200, "chains": 2, "warn": False}
+if where == "main":
+    fit = ScalingModel().fit(obs, random_seed=7, progressbar=False, **options)
+else:
+    fit = fit_many([FitJob(obs, random_seed=7, options=options)], max_workers=1)[0]
+np.savez(out, **{name: fit.posterior[name].values for name in fit.posterior.data_vars})
+"""
+
+
+def _fit_in_fresh_process(tmp_path, cache: str, where: str, name: str) -> dict[str, np.ndarray]:
+    import os
+    import subprocess
+    import sys
+
+    cache_dir = tmp_path / cache
+    env = {
+        **os.environ,
+        # PyTensor's compiled graphs (its numba cache lives under base_compiledir) and numba's own
+        # cache of cache=True functions (forecast.fused) both start empty in a new folder
+        "PYTENSOR_FLAGS": f"base_compiledir={cache_dir / 'pytensor'}",
+        "NUMBA_CACHE_DIR": str(cache_dir / "numba"),
+    }
+    out = tmp_path / f"{name}.npz"
+    subprocess.run([sys.executable, "-c", _FRESH_FIT, where, str(out)], env=env, check=True, timeout=1800)
+    with np.load(out) as data:
+        return dict(data)
+
+
+@pytest.mark.slow
+def test_same_seed_same_draws_whatever_the_compile_caches(tmp_path):
+    """Same data and seed in three fresh processes: empty caches, the caches the first left (fitting
+    in a fit_many worker), other empty caches. The draws are bit-identical."""
+    first = _fit_in_fresh_process(tmp_path, "cache-1", "main", "empty")
+    assert any((tmp_path / "cache-1" / "pytensor").rglob("*.nbi")), "the first process left no compile cache"
+    warm = _fit_in_fresh_process(tmp_path, "cache-1", "worker", "warm-worker")
+    other = _fit_in_fresh_process(tmp_path, "cache-2", "main", "other-empty")
+    assert set(first) == set(warm) == set(other)
+    for name in first:
+        np.testing.assert_array_equal(first[name], warm[name], err_msg=f"{name}: warm cache in a worker")
+        np.testing.assert_array_equal(first[name], other[name], err_msg=f"{name}: other empty cache")

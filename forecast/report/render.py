@@ -563,6 +563,10 @@ def _diagnostics(fit: Fit) -> tuple[Table, dict[str, Any]]:
     settings = ", ".join(w.format(s[k]) for k, w in words.items() if s.get(k) is not None)
     if s.get("seconds"):
         settings += f", {s['seconds']:.0f} s sampling"
+    if s.get("retry"):
+        first = s["retry"]["first"]
+        settings += (f"; sampled a second time after a first run of {first['draws']} draws and "
+                     f"{first['tune']} tuning steps failed the gate ({'; '.join(s['retry']['first_problems'])})")
     return table, {"ok": d.ok, "problems": d.problems, "settings": settings}
 
 
