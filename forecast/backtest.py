@@ -14,7 +14,7 @@ offset; a checkpoint of an unseen run gets a fresh one. Families with fewer
 than ``obs.min_points`` runs below the threshold are not fitted; their
 held-out runs are forecast as new families.
 
-The same split is given to the Chinchilla Approach 3 point fit
+The same split is given to the Approach 3 point fit of the same law
 (:mod:`forecast.baselines`), fitted per family (and pooled for new families),
 with bootstrap percentile intervals: what a user would otherwise do.
 
@@ -246,7 +246,7 @@ def backtest(
     model : ScalingModel, optional
         The Bayesian model (default ``ScalingModel()``).
     baseline : bool
-        Also run the Chinchilla Approach 3 point fit on the same split.
+        Also run the Approach 3 point fit of the same law on the same split.
     bootstrap : int
         Bootstrap replicates for the baseline's intervals.
     fit_kwargs : dict, optional
@@ -298,7 +298,7 @@ def backtest(
         if c in test
     ]
     frames = []
-    base_fit = fit_baseline(train, bootstrap=bootstrap, random_seed=random_seed) if baseline else None
+    base_fit = fit_baseline(train, law=fit.law, bootstrap=bootstrap, random_seed=random_seed) if baseline else None
     for fam, g in test.groupby("forecast_family", sort=False):
         inputs = {"params": g["params"].to_numpy(), "tokens": g["tokens"].to_numpy()}
         if fit.law.inputs == ("flops",):
@@ -319,9 +319,7 @@ def backtest(
             ).assign(method="bayes")
         )
         if base_fit is not None:
-            bt = base_fit.predict(
-                params=g["params"].to_numpy(), tokens=g["tokens"].to_numpy(), family=fam, ci=list(cis)
-            )
+            bt = base_fit.predict(**inputs, **{k: extra[k] for k in needs}, family=fam, ci=list(cis))
             wide = _wide(bt, cis)
             frames.append(
                 pd.concat(

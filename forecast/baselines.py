@@ -1,17 +1,18 @@
-"""What users would do instead: the Chinchilla Approach 3 point fit, with bootstrap intervals.
+"""What users would do instead: the Approach 3 point fit, with bootstrap intervals.
 
 Approach 3 of Hoffmann et al. (2022), as replicated by Besiroglu et al. (2024),
 fits ``L = E + A N^-alpha + B D^-beta`` by minimising the Huber loss
-(``delta = 1e-3``) of the log-loss residuals, with the law written as a
-log-sum-exp so every parameter is unconstrained:
+(``delta = 1e-3``) of the log-loss residuals. Here it fits any law the same
+way, on the law's own mean written in its sampled (unconstrained) parameters:
 
-    log L_hat = LSE(a - alpha log N, b - beta log D, e),   A = e^a, B = e^b, E = e^e,
-    minimise  sum_i Huber_delta(log L_hat_i - log L_i)
+    minimise  sum_i Huber_delta(law.log_mean(theta, log x_i) - log L_i)
 
-with L-BFGS-B from a grid of starts (here the objective is evaluated on
-Besiroglu's whole grid of 4,500 starts at once and L-BFGS-B runs from the best
-few). Intervals, when asked for, come from the bootstrap: resample the runs
-with replacement, refit, and take percentiles, as Besiroglu et al. did.
+with L-BFGS-B (gradients by central differences, every shifted point in one
+vectorised evaluation) from the best few points of a grid of starts that
+crosses quantiles of each parameter's prior (the objective is evaluated on the
+whole grid at once). Intervals, when asked for, come from the bootstrap:
+resample the runs with replacement, refit, and take percentiles, as Besiroglu
+et al. did.
 
 The tables returned by :meth:`PointFit.predict` and :meth:`PointFit.frontier`
 have the same columns as :meth:`forecast.predict.Forecast.table` and
@@ -21,7 +22,7 @@ have the same columns as :meth:`forecast.predict.Forecast.table` and
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,79 +31,90 @@ import pandas as pd
 
 from forecast.config import DEFAULT_CI, INTERVAL_KIND, check_ci, quantile_bounds
 from forecast.data import Observations
+from forecast.laws import CHINCHILLA, Law, get_law
 
 HUBER_DELTA = 1e-3
 """Huber threshold on log-loss residuals (Hoffmann et al. 2022; Besiroglu et al. 2024)."""
 
-PARAMS = ("E", "A", "B", "alpha", "beta")
+START_QUANTILES = (0.02, 0.25, 0.5, 0.75, 0.98)
+"""Prior quantiles crossed into the grid of starts (three of them for laws of more than five parameters)."""
 
-# Besiroglu et al. (2024) grid of starting points over (a, b, e, alpha, beta)
-START_GRID = {
-    "a": np.arange(0.0, 30.0, 5.0),
-    "b": np.arange(0.0, 30.0, 5.0),
-    "e": np.arange(-1.0, 1.5, 0.5),
-    "alpha": np.arange(0.0, 2.5, 0.5),
-    "beta": np.arange(0.0, 2.5, 0.5),
-}
+FD_STEP = 1e-5
+"""Step of the central differences that give the objective's gradient."""
 
 
 # -------------------------------------------------------------- objective
-def _objective(z: np.ndarray, x: np.ndarray, y: np.ndarray, t: np.ndarray, delta: float):
-    """Huber loss (divided by delta for a well-scaled optimiser) and its gradient.
+def _objective(law: Law, z: np.ndarray, logx: dict, centre: dict, t: np.ndarray, delta: float) -> np.ndarray:
+    """Huber loss of the log-loss residuals, divided by delta for a well-scaled optimiser.
 
-    ``z`` is ``(..., 5)`` = (a, b, e, alpha, beta); the objective is summed over
-    the runs on the last axis of ``x, y, t``.
+    ``z`` is ``(..., k)``: the law's sampled parameters in ``law.params`` order; the
+    residuals are summed over the runs (the last axis of ``logx`` and ``t``).
     """
-    a, b, e, alpha, beta = (z[..., i, None] for i in range(5))
-    t1, t2 = a - alpha * x, b - beta * y
-    t3 = np.broadcast_to(e, t1.shape)
-    m = np.maximum(np.maximum(t1, t2), t3)
-    w1, w2, w3 = np.exp(t1 - m), np.exp(t2 - m), np.exp(t3 - m)
-    total = w1 + w2 + w3
-    lse = m + np.log(total)
-    r = lse - t
+    theta = {p: z[..., i, None] for i, p in enumerate(law.params)}
+    r = law.log_mean(theta, logx, centre, np) - t
     absr = np.abs(r)
-    huber = np.where(absr <= delta, 0.5 * r * r, delta * (absr - 0.5 * delta)) / delta
-    g = np.clip(r, -delta, delta) / delta
-    w1, w2, w3 = w1 / total, w2 / total, w3 / total
-    grad = np.stack(
-        [(g * w1).sum(-1), (g * w2).sum(-1), (g * w3).sum(-1), -(g * w1 * x).sum(-1), -(g * w2 * y).sum(-1)],
-        axis=-1,
-    )
-    return huber.sum(-1), grad
+    return (np.where(absr <= delta, 0.5 * r * r, delta * (absr - 0.5 * delta)) / delta).sum(-1)
 
 
-def _start_points() -> np.ndarray:
-    return np.array(list(itertools.product(*START_GRID.values())), dtype=float)
+def _objective_and_gradient(z: np.ndarray, law: Law, logx: dict, centre: dict, t: np.ndarray, delta: float):
+    """The objective at ``z`` and its gradient by central differences, all points in one evaluation."""
+    k = z.size
+    steps = FD_STEP * np.eye(k)
+    values = _objective(law, np.concatenate([z[None], z + steps, z - steps]), logx, centre, t, delta)
+    return values[0], (values[1 : k + 1] - values[k + 1 :]) / (2 * FD_STEP)
+
+
+def _start_points(law: Law) -> np.ndarray:
+    """A grid of starts crossing quantiles of each parameter's prior (sampled space)."""
+    levels = START_QUANTILES if len(law.params) <= 5 else START_QUANTILES[::2]
+    rng = np.random.default_rng(0)
+    axes = [np.quantile(law.priors[p].sample(rng, 20_000), levels) for p in law.params]
+    return np.array(list(itertools.product(*axes)), dtype=float)
+
+
+def _law_inputs(law: Law, given: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    missing = [k for k in law.inputs if given.get(k) is None]
+    if missing:
+        raise ValueError(f"the {law.name} law reads {', '.join(law.inputs)}; missing {', '.join(missing)}")
+    return {k: np.log(np.asarray(given[k], dtype=float)) for k in law.inputs}
 
 
 def fit_approach3(
-    params: np.ndarray,
-    tokens: np.ndarray,
-    loss: np.ndarray,
+    params: np.ndarray | None = None,
+    tokens: np.ndarray | None = None,
+    loss: np.ndarray | None = None,
     *,
+    law: str | Law = "chinchilla",
+    flops: np.ndarray | None = None,
+    unique_tokens: np.ndarray | None = None,
     delta: float = HUBER_DELTA,
     n_starts: int = 8,
-    start: np.ndarray | None = None,
+    start: Mapping[str, float] | None = None,
 ) -> dict[str, float]:
-    """Chinchilla Approach 3 point estimate of ``E, A, B, alpha, beta``.
+    """Approach 3 point estimate of a law's parameters: Huber on the law's own log mean.
 
     Parameters
     ----------
-    params, tokens, loss : array-like
-        N, D and the loss (nats/token) of each run.
+    params, tokens, flops, unique_tokens : array-like
+        The inputs the law reads (N, D, C, U), one value per run.
+    loss : array-like
+        The loss (nats/token) of each run.
+    law : str or Law
+        The law fitted (default Chinchilla's ``E + A N^-alpha + B D^-beta``).
     delta : float
         Huber threshold on log-loss residuals (default 1e-3).
     n_starts : int
-        L-BFGS-B runs, from the best points of Besiroglu's 4,500-point start grid.
-    start : array, optional
-        An extra start ``(a, b, e, alpha, beta)`` (the bootstrap passes the point fit);
+        L-BFGS-B runs, from the best points of a grid of starts crossing
+        quantiles of each parameter's prior.
+    start : dict, optional
+        An extra start in the user's units (the bootstrap passes the point fit);
         with ``n_starts=0`` the only start.
 
     Returns
     -------
     dict
-        ``E, A, B, alpha, beta`` and ``objective`` (Huber loss / delta at the optimum).
+        The law's user-unit parameters (``E, A, B, alpha, beta`` for Chinchilla)
+        and ``objective`` (Huber loss / delta at the optimum).
 
     Examples
     --------
@@ -115,9 +127,11 @@ def fit_approach3(
     from scipy.optimize import minimize
     from threadpoolctl import threadpool_limits
 
-    x, y, t = (np.log(np.asarray(v, dtype=float)) for v in (params, tokens, loss))
-    grid = _start_points()
-    # with few runs the five parameters are not identified and some starts run off to huge A or B;
+    law = get_law(law)
+    logx = _law_inputs(law, {"params": params, "tokens": tokens, "flops": flops, "unique_tokens": unique_tokens})
+    t = np.log(np.asarray(loss, dtype=float))
+    centre = law.centres(logx)
+    # with few runs the parameters are not identified and some starts run off to huge amplitudes;
     # that is the honest result of the method, not an error
     with (
         threadpool_limits(1),
@@ -125,59 +139,23 @@ def fit_approach3(
     ):  # one BLAS thread: small problems run 3-10x faster on a shared box
         starts = []
         if n_starts > 0:
-            chunks = np.array_split(grid, max(1, len(grid) * x.size // 200_000))
-            values = np.concatenate([_objective(chunk, x, y, t, delta)[0] for chunk in chunks])
-            # the best (a, b, e) for each pair of nonzero exponents, then the best pairs: starts that
-            # differ in the exponents, so one flat region of the grid cannot take every start
-            pairs = {}
-            for i in np.argsort(values):
-                key = (grid[i, 3], grid[i, 4])
-                if key[0] > 0 and key[1] > 0 and key not in pairs:
-                    pairs[key] = grid[i]
-            starts = list(pairs.values())[:n_starts]
+            grid = _start_points(law)
+            chunks = np.array_split(grid, max(1, len(grid) * t.size // 200_000))
+            values = np.concatenate([_objective(law, chunk, logx, centre, t, delta) for chunk in chunks])
+            starts = list(grid[np.argsort(np.where(np.isfinite(values), values, np.inf))[:n_starts]])
         if start is not None:
-            starts.insert(0, np.asarray(start, dtype=float))
+            z0 = law.from_user({k: np.float64(v) for k, v in start.items()}, centre, np)
+            starts.insert(0, np.array([z0[p] for p in law.params], dtype=float))
         best = None
         for z0 in starts:
             res = minimize(
-                lambda z: _objective(z, x, y, t, delta),
-                z0,
-                jac=True,
-                method="L-BFGS-B",
-                options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-10},
+                _objective_and_gradient, z0, args=(law, logx, centre, t, delta), jac=True,
+                method="L-BFGS-B", options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9},
             )
             if best is None or res.fun < best.fun:
                 best = res
-    a, b, e, alpha, beta = best.x
-    with np.errstate(over="ignore"):  # an unidentified fit may have a huge A or B: report inf
-        a_, b_ = np.exp(a), np.exp(b)
-    return {
-        "E": float(np.exp(e)),
-        "A": float(a_),
-        "B": float(b_),
-        "alpha": float(alpha),
-        "beta": float(beta),
-        "objective": float(best.fun),
-    }
-
-
-def _to_z(p: dict[str, float]) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.array([np.log(p["A"]), np.log(p["B"]), np.log(p["E"]), p["alpha"], p["beta"]])
-
-
-def _loss(p: pd.DataFrame | dict, params, tokens) -> np.ndarray:
-    """Chinchilla loss; ``p`` columns broadcast against the inputs (rows x points)."""
-    get = (
-        (lambda k: np.asarray(p[k], dtype=float)[..., None])
-        if isinstance(p, pd.DataFrame)
-        else (lambda k: np.asarray(p[k], dtype=float))
-    )
-    return (
-        get("E")
-        + get("A") * np.asarray(params) ** -get("alpha")
-        + get("B") * np.asarray(tokens) ** -get("beta")
-    )
+        user = law.to_user(dict(zip(law.params, best.x, strict=True)), centre, np)
+    return {**{k: float(v) for k, v in user.items()}, "objective": float(best.fun)}
 
 
 # ---------------------------------------------------------------- PointFit
@@ -188,11 +166,14 @@ class PointFit:
     Attributes
     ----------
     params : pandas.DataFrame
-        ``E, A, B, alpha, beta`` per family (index), plus the row ``"pooled"``
-        (one curve through every run), used for ``"new"``/``"population"``.
+        The law's user-unit parameters (``E, A, B, alpha, beta`` for
+        Chinchilla) per family (index), plus the row ``"pooled"`` (one curve
+        through every run), used for ``"new"``/``"population"``.
     bootstrap : pandas.DataFrame or None
         Refitted parameters per bootstrap replicate: columns ``family,
-        replicate, E, A, B, alpha, beta``.
+        replicate`` and the law's parameters.
+    law : Law
+        The law fitted (default Chinchilla's).
 
     Examples
     --------
@@ -205,6 +186,7 @@ class PointFit:
     params: pd.DataFrame
     bootstrap: pd.DataFrame | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    law: Law = CHINCHILLA
 
     @property
     def families(self) -> list[str]:
@@ -225,6 +207,11 @@ class PointFit:
             )
         return family
 
+    def _user(self, values: pd.Series | pd.DataFrame, *, column: bool = False) -> dict[str, np.ndarray]:
+        """The law's user-unit parameters from a row (scalars) or bootstrap rows (a column each)."""
+        return {k: np.asarray(values[k], dtype=float)[..., None] if column else float(values[k])
+                for k in self.law.user_params}
+
     def _draws(self, family: str) -> pd.DataFrame | None:
         if self.bootstrap is None:
             return None
@@ -236,6 +223,7 @@ class PointFit:
         tokens=None,
         flops=None,
         *,
+        unique_tokens=None,
         family: str | Sequence[str] = "new",
         ci: float | Sequence[float] = DEFAULT_CI,
     ) -> pd.DataFrame:
@@ -257,14 +245,17 @@ class PointFit:
         """
         from forecast.predict import resolve_inputs
 
-        inputs = resolve_inputs(("params", "tokens"), params=params, tokens=tokens, flops=flops)
+        inputs = resolve_inputs(
+            self.law.inputs, params=params, tokens=tokens, flops=flops, unique_tokens=unique_tokens
+        )
+        law_inputs = {k: inputs[k] for k in self.law.inputs}
         cis = [check_ci(c) for c in ([ci] if np.ndim(ci) == 0 else ci)]
         names = [family] if isinstance(family, str) else list(family)
         frames = []
         for name in names:
-            point = _loss(self.params.loc[self._row(name)].to_dict(), inputs["params"], inputs["tokens"])
+            point = self.law.loss(self._user(self.params.loc[self._row(name)]), **law_inputs)
             boot = self._draws(name)
-            draws = None if boot is None else _loss(boot, inputs["params"], inputs["tokens"])
+            draws = None if boot is None else self.law.loss(self._user(boot, column=True), **law_inputs)
             for c in cis:
                 frame = pd.DataFrame(
                     {"family": name, **{k: inputs[k] for k in ("params", "tokens", "flops")}}
@@ -281,7 +272,7 @@ class PointFit:
         out["includes_noise"] = False
         out.attrs.update(
             {
-                "method": "Chinchilla Approach 3 (Huber on log loss, L-BFGS-B)",
+                "method": f"Approach 3 on the {self.law.name} law (Huber on log loss, L-BFGS-B)",
                 "interval_source": "bootstrap percentiles" if self.bootstrap is not None else "none",
                 **self.settings,
             }
@@ -289,7 +280,7 @@ class PointFit:
         return out
 
     def frontier(self, flops, *, family: str = "new", ci: float = DEFAULT_CI) -> pd.DataFrame:
-        """Closed-form compute-optimal N*, D*, tokens per parameter and L* of the point fit.
+        """Compute-optimal N*, D*, tokens per parameter and L* of the point fit (as :func:`forecast.frontier.frontier`).
 
         Same columns as :meth:`forecast.frontier.Frontier.table`; ``median``
         is the point fit's value and the interval comes from the bootstrap.
@@ -302,21 +293,26 @@ class PointFit:
         >>> round(float(t.loc["tokens_per_param", "median"]), 1)
         18.4
         """
-        from forecast.frontier import _as_flops, _closed_form
+        from forecast.frontier import _as_flops, _optimum_of
 
         values = _as_flops(flops)
         c = check_ci(ci)
         lo, hi = quantile_bounds(c)
+        centre = {k: 0.0 for k in self.law.centred}
 
-        def solve(p):
-            n, d, loss = _closed_form(p, values)
-            return {"params": n, "tokens": d, "tokens_per_param": d / n, "loss": loss}
+        def solve(user):
+            theta = {k: np.asarray(v) for k, v in self.law.from_user(user, centre, np).items()}
+            optimum = _optimum_of(self.law, theta, user, centre)
+            if optimum is None or "params" not in (out := optimum(np.log(values))):
+                raise ValueError(f"the {self.law.name} law has no compute-optimal split of N and D")
+            return {**out, "tokens_per_param": out["tokens"] / out["params"]}
 
-        point = solve({k: float(v) for k, v in self.params.loc[self._row(family)].items() if k in PARAMS})
+        point = solve(self._user(self.params.loc[self._row(family)]))
         boot = self._draws(family)
-        draws = None if boot is None else solve({k: boot[k].to_numpy()[:, None] for k in PARAMS})
+        draws = None if boot is None else solve({k: v[:, 0] for k, v in self._user(boot, column=True).items()})
         frames = []
-        for q, v in point.items():
+        for q in ("params", "tokens", "tokens_per_param", "loss"):
+            v = point[q]
             frames.append(
                 pd.DataFrame(
                     {
@@ -331,13 +327,14 @@ class PointFit:
                 )
             )
         out = pd.concat(frames, ignore_index=True)
-        out.attrs.update({"interval": INTERVAL_KIND, "method": "Chinchilla Approach 3 point fit"})
+        out.attrs.update({"interval": INTERVAL_KIND, "method": f"Approach 3 point fit of the {self.law.name} law"})
         return out
 
 
 def fit_baseline(
     obs: Observations,
     *,
+    law: str | Law = "chinchilla",
     bootstrap: int = 0,
     delta: float = HUBER_DELTA,
     n_starts: int = 8,
@@ -348,6 +345,8 @@ def fit_baseline(
     Parameters
     ----------
     obs : Observations
+    law : str or Law
+        The law fitted (default Chinchilla's; a fit's own ``fit.law`` for a like-for-like baseline).
     bootstrap : int
         Bootstrap replicates (0 for none). Each resamples the runs of a family
         with replacement and refits (starting from the point fit and the best
@@ -373,6 +372,7 @@ def fit_baseline(
     """
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be a count of replicates >= 0, got {bootstrap}")
+    law = get_law(law)
     table = obs.table
     groups = {f: table[table["family"] == f] for f in obs.families}
     if len(groups) > 1:
@@ -380,14 +380,18 @@ def fit_baseline(
     rows, boots = {}, []
     rng = np.random.default_rng(random_seed)
     for name, g in groups.items():
-        n, d, y = (g[k].to_numpy(dtype=float) for k in ("params", "tokens", "loss"))
-        est = fit_approach3(n, d, y, delta=delta, n_starts=n_starts)
+        inputs = {k: g[k].to_numpy(dtype=float) for k in law.inputs}
+        y = g["loss"].to_numpy(dtype=float)
+        est = fit_approach3(loss=y, law=law, delta=delta, n_starts=n_starts, **inputs)
         rows[name] = est
         for rep in range(bootstrap):
             idx = rng.integers(0, len(g), len(g))
             # refit from the point estimate: the resampled optimum is near it, and a grid search
             # per replicate would make bootstraps of many families too slow for backtests
-            b = fit_approach3(n[idx], d[idx], y[idx], delta=delta, n_starts=0, start=_to_z(est))
+            b = fit_approach3(
+                loss=y[idx], law=law, delta=delta, n_starts=0, start={k: est[k] for k in law.user_params},
+                **{k: v[idx] for k, v in inputs.items()},
+            )
             boots.append({"family": name, "replicate": rep, **b})
     if len(groups) == 1:
         only = next(iter(rows))
@@ -398,5 +402,6 @@ def fit_baseline(
     return PointFit(
         params=params,
         bootstrap=pd.DataFrame(boots) if bootstrap else None,
-        settings={"delta": delta, "bootstrap": bootstrap, "n_starts": n_starts},
+        settings={"delta": delta, "bootstrap": bootstrap, "n_starts": n_starts, "law": law.name},
+        law=law,
     )

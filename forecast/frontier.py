@@ -1,7 +1,7 @@
 """The compute-optimal frontier: how to split compute C between parameters N and tokens D.
 
 For the Chinchilla law with ``C = 6 N D`` the optimum has a closed form
-(Hoffmann et al. 2022, eq. 4)::
+(Hoffmann et al. 2022, eq. 4; declared by the law as ``Law.frontier``)::
 
     N*(C) = G (C/6)^a,   D*(C) = G^-1 (C/6)^b,
     a = beta / (alpha + beta),  b = alpha / (alpha + beta),
@@ -19,7 +19,7 @@ reducible loss (diminishing returns in absolute terms) and a target loss
 ``L`` needs ``C = C0 ((L - E) / (L*(C0) - E))^(-1/gamma)``, infinite when
 ``L <= E``.
 
-Laws without a closed form (Kaplan's joint law, or a user's law in N and D)
+Laws that declare no closed form (Kaplan's joint law, or a user's law in N and D)
 are minimised numerically at each budget, for every draw at once: the loss is
 evaluated on a log-spaced grid of tokens per parameter and the grid is refined
 twice around each draw's minimum, all as array operations.
@@ -37,6 +37,7 @@ import pandas as pd
 import xarray as xr
 
 from forecast.config import DEFAULT_CI, INTERVAL_KIND, check_ci, quantile_bounds
+from forecast.laws import CHINCHILLA, Law
 
 if TYPE_CHECKING:
     from forecast.fit import Fit
@@ -44,29 +45,18 @@ if TYPE_CHECKING:
 QUANTITIES = ("params", "tokens", "tokens_per_param", "loss")
 
 
-def _closed_form(user, flops):
-    """N*, D*, L* of the Chinchilla law for any array type that broadcasts (numpy or xarray)."""
-    alpha, beta = user["alpha"], user["beta"]
-    A, B, E = user["A"], user["B"], user["E"]
-    s = alpha + beta
-    log_g = (np.log(alpha * A) - np.log(beta * B)) / s
-    log_c6 = np.log(flops / 6.0)
-    log_n = log_g + (beta / s) * log_c6
-    log_d = -log_g + (alpha / s) * log_c6
-    n, d = np.exp(log_n), np.exp(log_d)
-    loss = E + A * np.exp(-alpha * log_n) + B * np.exp(-beta * log_d)
-    return n, d, loss
-
-
-def compute_optimal(user: Mapping[str, xr.DataArray] | xr.Dataset, flops) -> xr.Dataset:
-    """Closed-form compute-optimal allocation for the Chinchilla law, per draw.
+def compute_optimal(user: Mapping[str, xr.DataArray] | xr.Dataset, flops, *, law: Law | None = None) -> xr.Dataset:
+    """Closed-form compute-optimal allocation, per draw, of a law that declares one (Chinchilla's by default).
 
     Parameters
     ----------
     user : Dataset or mapping
-        ``E, A, B, alpha, beta`` in the user's units, any dims (e.g. ``chain, draw``).
+        The law's parameters in the user's units (``E, A, B, alpha, beta`` for
+        Chinchilla), any dims (e.g. ``chain, draw``).
     flops : array-like or DataArray
         Compute budgets C in FLOP; a plain array gets a ``flops`` dimension.
+    law : Law, optional
+        A law with a declared ``frontier``; default the Chinchilla law.
 
     Returns
     -------
@@ -85,7 +75,13 @@ def compute_optimal(user: Mapping[str, xr.DataArray] | xr.Dataset, flops) -> xr.
     if not isinstance(flops, xr.DataArray):
         values = np.atleast_1d(np.asarray(flops, dtype=float))
         flops = xr.DataArray(values, dims="flops", coords={"flops": values})
-    n, d, loss = _closed_form(user, flops)
+    law = law if law is not None else CHINCHILLA
+    if law.frontier is None:
+        raise ValueError(
+            f"the {law.name} law declares no closed-form frontier; use frontier(fit, flops), which "
+            "optimises any law of params and tokens numerically"
+        )
+    n, d, loss = law.frontier(user, flops)
     return xr.Dataset({"params": n, "tokens": d, "tokens_per_param": d / n, "loss": loss})
 
 
@@ -449,13 +445,36 @@ def _check_cis(ci) -> list[float]:
     return [check_ci(c) for c in ci]
 
 
+def _optimum_of(law: Law, theta: dict, user: dict, centre: dict) -> Callable | None:
+    """``optimum(log_flops) -> {params, tokens, loss}`` per draw, as the law allows (None: no frontier).
+
+    Every optimum broadcasts the draws' (chain, draw) against ``log_flops``: 1-D
+    budgets give (chain, draw, n); per-draw budgets (chain, draw, k) give the same shape back.
+    """
+    method = law.frontier_method
+    if method == "closed form":
+        expanded = {k: np.asarray(v)[..., None] for k, v in user.items()}
+
+        def optimum(log_flops):
+            n, d, loss = law.frontier(expanded, np.exp(np.asarray(log_flops)))
+            return {"params": n, "tokens": d, "loss": loss}
+
+        return optimum
+    if method == "compute law":
+        th = {k: v[..., None] for k, v in theta.items()}
+        return lambda log_flops: {"loss": np.exp(law.log_mean(th, {"flops": np.asarray(log_flops)}, centre, np))}
+    if method == "numeric":
+        return lambda log_flops: numeric_optimal(law, theta, centre, log_flops)
+    return None
+
+
 def frontier(fit: Fit, flops, family: str = "population", random_seed: int | None = 0) -> Frontier:
     """The compute-optimal frontier of a fit: N*, D*, tokens per parameter and L* per budget.
 
-    Closed form for the Chinchilla law (and the data-constrained law with no
-    repetition, where it reduces to Chinchilla); numerical, vectorised over
-    draws, for other laws of N and D (Kaplan); loss only for the
-    compute-only law ``L(C)``.
+    Closed form for a law that declares one (``Law.frontier``: Chinchilla, and
+    the data-constrained law with no repetition, where it reduces to
+    Chinchilla); numerical, vectorised over draws, for any other law of N and
+    D (Kaplan's, a user's); loss only for a law of compute alone ``L(C)``.
 
     Parameters
     ----------
@@ -497,39 +516,14 @@ def frontier(fit: Fit, flops, family: str = "population", random_seed: int | Non
     theta_ds = theta_ds.transpose("chain", "draw")
     theta = {k: theta_ds[k].values for k in law.params}
     user = law.to_user(theta, fit.centre, np)
-    inputs = set(law.inputs)
-    # every optimum(log_flops) broadcasts the draws' (chain, draw) against log_flops' shape:
-    # 1-D budgets give (chain, draw, n); per-draw budgets (chain, draw, k) give the same shape back
-    if law.name in ("chinchilla", "data_constrained"):
-        # with no repetition (U -> infinity) the data-constrained law is Chinchilla's
-        method = "closed form"
-        chin = {k: np.asarray(user[k])[..., None] for k in ("E", "A", "B", "alpha", "beta")}
-
-        def optimum(log_flops):
-            n, d, loss = _closed_form(chin, np.exp(np.asarray(log_flops)))
-            return {"params": n, "tokens": d, "loss": loss}
-
-        floor = chin["E"][..., 0]
-    elif inputs == {"flops"}:
-        method = "compute law"
-
-        def optimum(log_flops):
-            th = {k: v[..., None] for k, v in theta.items()}
-            return {"loss": np.exp(law.log_mean(th, {"flops": np.asarray(log_flops)}, fit.centre, np))}
-
-        floor = np.asarray(user["E"]) if "E" in user else None
-    elif inputs == {"params", "tokens"}:
-        method = "numeric"
-
-        def optimum(log_flops):
-            return numeric_optimal(law, theta, fit.centre, log_flops)
-
-        floor = np.asarray(user["E"]) if "E" in user else None
-    else:
+    method = law.frontier_method
+    optimum = _optimum_of(law, theta, user, fit.centre)
+    if optimum is None:
         raise ValueError(
             f"the {law.name} law reads {', '.join(law.inputs)}: it has no compute-optimal frontier "
-            "(it needs a law of params and tokens, such as 'chinchilla', or of compute alone)"
+            "(it needs a law of params and tokens, a law of compute alone, or a declared Law.frontier)"
         )
+    floor = np.asarray(user["E"]) if "E" in user else None
     solved = optimum(np.log(values))
     coords = {"chain": theta_ds["chain"].values, "draw": theta_ds["draw"].values, "flops": values}
     dims = ("chain", "draw", "flops")

@@ -12,7 +12,14 @@ removes the near-perfect correlation between log A and alpha); ``to_user``
 maps them back to the units users know (E, A, B, alpha, beta).
 
 A user adds a law by building a :class:`Law` and passing it to
-:class:`forecast.ScalingModel`; nothing in the model changes.
+:class:`forecast.ScalingModel`; nothing in the model changes. What a law can do
+beyond its mean is *declared* on it, never inferred from its name:
+
+* ``frontier``: a closed-form compute-optimal allocation (Chinchilla's). A law
+  of ``params`` and ``tokens`` without one gets the numerical frontier.
+* ``loss_kernel``: a faster numpy evaluator of the loss for forecasts over
+  large grids, checked against ``exp(log_mean)`` by the tests.
+* ``example``: typical parameter values in the user's units (fake fits, docs).
 """
 
 from __future__ import annotations
@@ -72,6 +79,37 @@ class Law:
         Inverse of ``to_user``.
     centred : tuple of str
         Inputs whose logs are centred on the training data.
+    frontier : callable, optional
+        Closed-form compute-optimal allocation under ``C = 6 N D``:
+        ``frontier(user, flops) -> (N*, D*, L*)`` for user-unit parameters and
+        budgets that broadcast (numpy or xarray). Without it, a law of
+        ``params`` and ``tokens`` is optimised numerically.
+    loss_kernel : callable, optional
+        A fast numpy evaluator of the loss (not its log):
+        ``loss_kernel(theta, centre)`` returns ``f(logx) -> L``, with the
+        per-draw work done once in the outer call. It must equal
+        ``exp(log_mean(theta, logx, centre, numpy))``; forecasts use it when given.
+    example : dict of str to float, optional
+        Typical parameter values in the user's units (fake fits and docs use
+        them; the prior medians otherwise).
+
+    Examples
+    --------
+    A law typed by a user, ``L = (N_c / N)^alpha`` sampled as ``k = alpha log(N_c)`` and ``log alpha``:
+
+    >>> import forecast as fc
+    >>> law = fc.Law(
+    ...     name="my_power_law", formula="L = (N_c / N)^alpha", inputs=("params",),
+    ...     params=("k", "log_alpha"), user_params=("N_c", "alpha"),
+    ...     priors={"k": fc.Prior("Normal", mu=1.0, sigma=0.5), "log_alpha": fc.Prior("Normal", mu=-2.5, sigma=0.5)},
+    ...     spread={"k": 0.3, "log_alpha": 0.3},
+    ...     log_mean=lambda t, lx, c, xp: t["k"] - xp.exp(t["log_alpha"]) * lx["params"],
+    ...     to_user=lambda t, c, xp: {"N_c": xp.exp(t["k"] / xp.exp(t["log_alpha"])), "alpha": xp.exp(t["log_alpha"])},
+    ...     from_user=lambda u, c, xp: {"k": u["alpha"] * xp.log(u["N_c"]), "log_alpha": xp.log(u["alpha"])})
+    >>> round(float(law.loss({"N_c": 8.8e13, "alpha": 0.076}, params=1e9)), 3)
+    2.376
+    >>> law.frontier_method is None   # a law of N alone has no compute-optimal split
+    True
     """
 
     name: str
@@ -87,6 +125,32 @@ class Law:
     centred: tuple[str, ...] = ()
     description: str = ""
     references: tuple[str, ...] = field(default_factory=tuple)
+    frontier: Callable[..., tuple[Array, Array, Array]] | None = None
+    loss_kernel: Callable[..., Callable[[Mapping[str, Array]], Array]] | None = None
+    example: Mapping[str, float] | None = None
+
+    @property
+    def frontier_method(self) -> str | None:
+        """How :func:`forecast.frontier.frontier` finds this law's optimum, or None if it has none.
+
+        ``"closed form"`` (the law declares ``frontier``), ``"numeric"`` (a law
+        of ``params`` and ``tokens``), ``"compute law"`` (a law of ``flops``
+        alone: loss only, no split).
+
+        Examples
+        --------
+        >>> from forecast.laws import get_law
+        >>> [get_law(n).frontier_method for n in ("chinchilla", "kaplan", "compute", "kaplan_n")]
+        ['closed form', 'numeric', 'compute law', None]
+        """
+        inputs = set(self.inputs)
+        if self.frontier is not None:
+            return "closed form"
+        if inputs == {"params", "tokens"}:
+            return "numeric"
+        if inputs == {"flops"}:
+            return "compute law"
+        return None
 
     def __repr__(self) -> str:
         return f"Law({self.name!r}: {self.formula})"
@@ -142,6 +206,37 @@ def _chinchilla_from_user(u, c, xp):
     }
 
 
+def _chinchilla_frontier(user, flops):
+    """N*, D*, L* of ``E + A N^-alpha + B D^-beta`` at ``C = 6 N D`` (Hoffmann et al. 2022, eq. 4).
+
+    ``N* = G (C/6)^(beta/(alpha+beta))``, ``D* = (C/6) / N*``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``;
+    works for any array type that broadcasts (numpy or xarray).
+    """
+    alpha, beta = user["alpha"], user["beta"]
+    A, B, E = user["A"], user["B"], user["E"]
+    s = alpha + beta
+    log_g = (np.log(alpha * A) - np.log(beta * B)) / s
+    log_c6 = np.log(flops / 6.0)
+    log_n = log_g + (beta / s) * log_c6
+    log_d = -log_g + (alpha / s) * log_c6
+    n, d = np.exp(log_n), np.exp(log_d)
+    loss = E + A * np.exp(-alpha * log_n) + B * np.exp(-beta * log_d)
+    return n, d, loss
+
+
+def _chinchilla_loss_kernel(t, c):
+    """``E + exp(a - alpha x) + exp(b - beta y)``: two exponentials per point instead of a log-sum-exp's five."""
+    E, alpha, beta, a, b = np.exp(t["log_E"]), np.exp(t["log_alpha"]), np.exp(t["log_beta"]), t["a"], t["b"]
+
+    def loss(lx):
+        out = np.exp(a - alpha * (lx["params"] - c["params"]))
+        out += np.exp(b - beta * (lx["tokens"] - c["tokens"]))
+        out += E
+        return out
+
+    return loss
+
+
 # Priors in the sampled space, for one typical family, grounded in published fits and checked
 # against realistic losses (the ranges and sources are in docs/model.md, "Priors"):
 # E: Hoffmann et al. 2022 1.69, Besiroglu et al. 2024 1.82, Muennighoff et al. 2023 1.87 nats on
@@ -179,6 +274,10 @@ CHINCHILLA = Law(
     centred=("params", "tokens"),
     description="Loss from parameters N and training tokens D (Hoffmann et al. 2022).",
     references=("Hoffmann et al. 2022, Training Compute-Optimal Large Language Models",),
+    frontier=_chinchilla_frontier,
+    loss_kernel=_chinchilla_loss_kernel,
+    # Besiroglu et al. (2024) refit of Hoffmann et al. (2022) on Epoch's digitised Chinchilla runs
+    example={"E": 1.817, "A": 482.01, "B": 2085.43, "alpha": 0.348, "beta": 0.366},
 )
 
 
@@ -355,6 +454,8 @@ DATA_CONSTRAINED = Law(
     description=("Muennighoff et al. (2023) law for repeated data: tokens seen more than once "
                  "count as effective data D' that saturates at U_D (1 + R_D)."),
     references=("Muennighoff et al. 2023, Scaling Data-Constrained Language Models",),
+    # a compute-optimal run repeats no data (U -> infinity), where the law is Chinchilla's
+    frontier=_chinchilla_frontier,
 )
 
 LAWS: dict[str, Law] = {law.name: law for law in (CHINCHILLA, COMPUTE, KAPLAN_N, KAPLAN, DATA_CONSTRAINED)}

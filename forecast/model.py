@@ -32,7 +32,6 @@ sizes.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -44,6 +43,7 @@ from typing import Literal
 
 import numpy as np
 
+from forecast.compile_cache import COMPILED, law_fingerprint
 from forecast.config import SAMPLER
 from forecast.data import Observations
 from forecast.laws import Law, get_law
@@ -65,9 +65,9 @@ _LOG = logging.getLogger("forecast")
 DEFAULT_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.05)
 DEFAULT_RUN_SIGMA_PRIOR = Prior("HalfNormal", sigma=0.02)
 
-# Compiled models, keyed by the model's structure; refitting the same structure
-# (backtests, calibration, many fits) swaps data instead of recompiling.
-_COMPILED: dict[str, object] = {}
+# Compiled models are cached in forecast.compile_cache (keyed by the law's content and the
+# model's structure); refitting the same structure swaps data instead of recompiling.
+_COMPILED = COMPILED
 
 
 def _low_rank_settings(adaptation: str, n_dim: int) -> dict[str, float | int]:
@@ -97,6 +97,15 @@ def _low_rank_settings(adaptation: str, n_dim: int) -> dict[str, float | int]:
         "mass_matrix_gamma": SAMPLER.low_rank_gamma,
         "early_window_switch_freq": int(min(50, max(10, round(n_dim / 4)))),
     }
+
+
+def _label(idata, coords: Mapping):
+    """The draws labelled with this data's coordinates (a cached compile carries those it was built with)."""
+
+    def relabel(ds):
+        return ds.assign_coords({k: v for k, v in coords.items() if k in ds.dims})
+
+    return idata.map_over_datasets(relabel)
 
 
 class ScalingModel:
@@ -435,27 +444,29 @@ class ScalingModel:
         shape = {"fused": fused, "n_obs": None if fused else len(obs), "n_family": len(obs.families),
                  "forms": [self.family_forms(obs)[f] for f in obs.families],
                  "runs": (int(obs.table["run"].nunique()) if self._uses_runs(obs) else 0)}
-        blob = json.dumps({"settings": self.settings(), "shape": shape}, sort_keys=True)
+        # the law by what it computes, not by its name (forecast.compile_cache)
+        blob = json.dumps({"settings": self.settings(), "law": law_fingerprint(self.law), "shape": shape},
+                          sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def compiled(self, obs: Observations, *, fused: bool = True):
         """nutpie-compiled model for these observations, reusing a cached compile when the structure matches.
 
         ``fused`` (default) compiles the fused likelihood where the model
-        allows it (see :meth:`build`); the log density is the same.
+        allows it (see :meth:`build`); the log density is the same. A cached
+        model keeps the coordinates it was compiled with (nutpie has no public
+        way to change them): :meth:`fit` labels the draws with this data's.
         """
         import nutpie
 
         fused = fused and self.fusable(obs)
         key = self._structure_key(obs, fused=fused)
-        if key in _COMPILED:
-            cached = _COMPILED[key]
-            compiled = cached.with_data(**self._data_values(obs, fused=fused))
-            # with_data keeps the coords of the cached model: carry this data's family names
-            return dataclasses.replace(compiled, _coords={**cached._coords, **self._coords(obs)}), True
+        cached = COMPILED.get(key)
+        if cached is not None:
+            return cached.with_data(**self._data_values(obs, fused=fused)), True
         model = self.build(obs, fused=fused)
         compiled = nutpie.compile_pymc_model(model, var_names=self._var_names(model))
-        _COMPILED[key] = compiled
+        COMPILED.put(key, compiled)
         return compiled, False
 
     def _coords(self, obs: Observations) -> dict:
@@ -567,6 +578,7 @@ class ScalingModel:
                     progress_bar=progressbar, target_accept=target_accept, save_warmup=False,
                     adaptation=adaptation, **_low_rank_settings(adaptation, compiled.n_dim),
                 )
+            idata = _label(idata, self._coords(obs))
         elif sampler == "pymc":
             import pymc as pm
 

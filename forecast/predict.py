@@ -66,6 +66,11 @@ def _as_positive(name: str, value: Any) -> np.ndarray:
     return arr
 
 
+def _given(**inputs: Any) -> dict[str, Any]:
+    """The inputs that were given (not None), in the order of :data:`INPUTS`."""
+    return {k: inputs[k] for k in INPUTS if inputs.get(k) is not None}
+
+
 def resolve_inputs(
     law_inputs: Sequence[str],
     *,
@@ -105,16 +110,7 @@ def resolve_inputs(
     >>> out["tokens"].tolist()
     [20000000000.0, 10000000000.0]
     """
-    given = {
-        k: v
-        for k, v in {
-            "params": params,
-            "tokens": tokens,
-            "flops": flops,
-            "unique_tokens": unique_tokens,
-        }.items()
-        if v is not None
-    }
+    given = _given(params=params, tokens=tokens, flops=flops, unique_tokens=unique_tokens)
     arrays = {k: _as_positive(k, v) for k, v in given.items()}
     if not arrays:
         raise ValueError(
@@ -212,13 +208,7 @@ def grid(
     """
     given = {
         k: np.ravel(np.asarray(v, dtype=float))
-        for k, v in {
-            "params": params,
-            "tokens": tokens,
-            "flops": flops,
-            "unique_tokens": unique_tokens,
-        }.items()
-        if v is not None
+        for k, v in _given(params=params, tokens=tokens, flops=flops, unique_tokens=unique_tokens).items()
     }
     if not given:
         raise ValueError("grid() needs at least one of params, tokens, flops, unique_tokens")
@@ -593,10 +583,10 @@ def evaluate_log_mean(
 
     Notes
     -----
-    For the built-in Chinchilla law the loss is computed in the user's form
-    ``E + exp(a - alpha x) + exp(b - beta y)`` (two exponentials per element)
-    instead of ``exp(logsumexp(...))`` (five transcendental calls); the two are
-    the same function, and the tests check them against :meth:`Law.loss`.
+    A law that declares a ``loss_kernel`` (Chinchilla's computes ``E +
+    exp(a - alpha x) + exp(b - beta y)``, two exponentials per element instead
+    of a log-sum-exp's five) is evaluated with it; the tests check every such
+    kernel against the generic ``exp(law.log_mean(...))``.
 
     Examples
     --------
@@ -606,23 +596,13 @@ def evaluate_log_mean(
     >>> evaluate_log_mean(law, th, {"flops": np.zeros(5)}, {"flops": 0.0}).shape
     (3, 5)
     """
-    from forecast.laws import _chinchilla_log_mean
-
     dtype = np.dtype(dtype).type
     shape = np.broadcast_shapes(*(np.shape(v) for v in theta.values()))
     n_points = len(next(iter(logx.values())))
     th = {k: np.broadcast_to(np.asarray(v, dtype=dtype), shape)[..., None] for k, v in theta.items()}
     logx = {k: np.asarray(v, dtype=dtype) for k, v in logx.items()}
     centre = {k: dtype(v) for k, v in centre.items()}
-    fused = law.log_mean is _chinchilla_log_mean
-    if fused:
-        th = {
-            "E": np.exp(th["log_E"]),
-            "a": th["a"],
-            "b": th["b"],
-            "alpha": np.exp(th["log_alpha"]),
-            "beta": np.exp(th["log_beta"]),
-        }
+    kernel = law.loss_kernel(th, centre) if law.loss_kernel is not None else None
     out = np.empty((*shape, n_points), dtype=dtype)
     step = max(1, block_elements // max(1, int(np.prod(shape))))
     blocks = [slice(i, min(i + step, n_points)) for i in range(0, n_points, step)]
@@ -631,37 +611,17 @@ def evaluate_log_mean(
     def work(args) -> None:
         sl, stream = args
         size = out[..., sl].shape
-        if fused:
-            x, y = logx["params"][sl] - centre["params"], logx["tokens"][sl] - centre["tokens"]
-            loss = np.exp(th["a"] - th["alpha"] * x)
-            loss += np.exp(th["b"] - th["beta"] * y)
-            loss += th["E"]
-            value = None
-        else:
-            value = np.broadcast_to(law.log_mean(th, {k: v[sl] for k, v in logx.items()}, centre, np), size)
-        if log_offset is not None:
-            off = np.asarray(log_offset[..., sl], dtype=dtype)
-            if value is None:
-                loss *= np.exp(off)
-            else:
-                value = value + off
-        if noise is not None:
-            sigma, sigma_run, likelihood = noise
-            rng = np.random.default_rng(stream)
-            eps = _standard_noise(rng, size, likelihood)
-            shift = np.asarray(sigma, dtype=dtype)[..., None] * eps
-            if sigma_run is not None:
-                run_sd = np.asarray(sigma_run, dtype=dtype)[..., None]
-                if new_run is not None:
-                    run_sd = run_sd * new_run[sl].astype(dtype)
-                shift += run_sd * rng.standard_normal(size, dtype=dtype)
-            if value is None:
-                loss *= np.exp(shift)
-            else:
-                value = value + shift
-        if value is None:
+        lx = {k: v[sl] for k, v in logx.items()}
+        shift = _log_shift(size, sl, stream, dtype, noise=noise, log_offset=log_offset, new_run=new_run)
+        if kernel is not None:
+            loss = np.broadcast_to(kernel(lx), size)
+            if shift is not None:
+                loss = loss * np.exp(shift)
             out[..., sl] = loss if exp else np.log(loss)
         else:
+            value = np.broadcast_to(law.log_mean(th, lx, centre, np), size)
+            if shift is not None:
+                value = value + shift
             out[..., sl] = np.exp(value) if exp else value
 
     jobs = list(zip(blocks, streams, strict=True))
@@ -673,6 +633,22 @@ def evaluate_log_mean(
         with ThreadPoolExecutor(max_workers=min(len(jobs), os.cpu_count() or 1)) as pool:
             list(pool.map(work, jobs))
     return out
+
+
+def _log_shift(size, sl, stream, dtype, *, noise, log_offset, new_run) -> np.ndarray | None:
+    """What is added to the log loss of one block: a fitted run's offset and one observation's noise."""
+    shift = None if log_offset is None else np.asarray(log_offset[..., sl], dtype=dtype)
+    if noise is None:
+        return shift
+    sigma, sigma_run, likelihood = noise
+    rng = np.random.default_rng(stream)
+    eps = np.asarray(sigma, dtype=dtype)[..., None] * _standard_noise(rng, size, likelihood)
+    if sigma_run is not None:
+        run_sd = np.asarray(sigma_run, dtype=dtype)[..., None]
+        if new_run is not None:
+            run_sd = run_sd * new_run[sl].astype(dtype)
+        eps += run_sd * rng.standard_normal(size, dtype=dtype)
+    return eps if shift is None else shift + eps
 
 
 def fit_info(fit: Fit) -> dict[str, Any]:

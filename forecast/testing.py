@@ -19,7 +19,7 @@ from forecast.data import Observations
 from forecast.fit import Fit
 from forecast.model import ScalingModel
 
-BESIROGLU_2024 = {"E": 1.817, "A": 482.01, "B": 2085.43, "alpha": 0.348, "beta": 0.366}
+from forecast.datasets.simulate import BESIROGLU_2024  # noqa: F401  (re-exported for tests and docs)
 
 
 def well_mixed(rng: np.random.Generator, chains: int, draws: int, shape: tuple[int, ...] = ()) -> np.ndarray:
@@ -60,8 +60,8 @@ def fake_fit(
     model : ScalingModel, optional
         Defaults to ``ScalingModel()`` (Chinchilla, partial pooling).
     truth : dict, optional
-        Population parameters in the user's units (default: Besiroglu et al. 2024
-        for Chinchilla; the law's prior medians otherwise).
+        Population parameters in the user's units (default: the law's declared
+        ``example``, Besiroglu et al. 2024 for Chinchilla; its prior medians otherwise).
     chains, draws : int
         Size of the fake posterior.
     scale : float
@@ -83,8 +83,7 @@ def fake_fit(
     law = model.law
     rng = np.random.default_rng(seed)
     centre = law.centres(model.inputs(obs))
-    if truth is None and law.name == "chinchilla":
-        truth = BESIROGLU_2024
+    truth = truth if truth is not None else law.example
     if truth is not None:
         base = {k: float(v) for k, v in law.from_user({k: np.float64(v) for k, v in truth.items()}, centre, np).items()}
     else:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from forecast.data import DataWarning, Observations
-from forecast.frontier import Frontier, _closed_form, compute_optimal, frontier, numeric_optimal
+from forecast.frontier import Frontier, compute_optimal, frontier, numeric_optimal
 from forecast.model import ScalingModel
 from forecast.testing import BESIROGLU_2024, fake_fit
 
@@ -54,9 +54,27 @@ def test_numeric_search_recovers_closed_form():
     theta = law.from_user(user, centre, np)
     flops = np.array([1e19, 1e22, 1e25])
     num = numeric_optimal(law, theta, centre, np.log(flops))
-    n, _, loss = _closed_form({k: v[:, None] for k, v in user.items()}, flops[None, :])
+    n, _, loss = law.frontier({k: v[:, None] for k, v in user.items()}, flops[None, :])
     np.testing.assert_allclose(num["params"], n, rtol=1e-4)
     np.testing.assert_allclose(num["loss"], loss, rtol=1e-9)
+
+
+def test_the_frontier_method_is_what_the_law_declares_not_its_name(fit):
+    from dataclasses import replace
+
+    from forecast.laws import KAPLAN
+
+    # Chinchilla's formula without the declared closed form: the numerical frontier, same answer
+    plain = replace(fit.law, name="my_chinchilla", frontier=None)
+    fr_plain = frontier(fake_fit(fit.observations, ScalingModel(law=plain), draws=50, seed=4), flops=[1e21, 1e24])
+    fr_closed = frontier(fake_fit(fit.observations, ScalingModel(), draws=50, seed=4), flops=[1e21, 1e24])
+    assert (fr_plain.fit_info["method"], fr_closed.fit_info["method"]) == ("numeric", "closed form")
+    for q in ("params", "tokens", "loss"):
+        np.testing.assert_allclose(fr_plain.draws[q], fr_closed.draws[q], rtol=1e-4)
+    # another formula under Chinchilla's name does not get Chinchilla's closed form
+    impostor = replace(KAPLAN, name="chinchilla")
+    fr = frontier(fake_fit(fit.observations, ScalingModel(law=impostor), draws=20), flops=[1e22])
+    assert fr.fit_info["method"] == "numeric"
 
 
 def test_kaplan_frontier_is_a_local_minimum_per_draw():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from forecast.data import DataWarning, Observations
+from forecast.laws import LAWS
 from forecast.model import ScalingModel
 from forecast.predict import Forecast, grid, predict, resolve_inputs
 from forecast.testing import fake_fit
@@ -249,18 +250,26 @@ def test_single_precision_agrees_with_double(fit):
         predict(fit, **kw, precision="half")
 
 
-def test_generic_law_path_agrees_with_the_fused_chinchilla_path(fit):
+@pytest.mark.parametrize("law", [law for law in LAWS.values() if law.loss_kernel is not None], ids=lambda law: law.name)
+def test_a_declared_loss_kernel_agrees_with_the_generic_log_mean(law):
     from dataclasses import replace
 
     from forecast.predict import evaluate_log_mean
 
-    generic = replace(fit.law, log_mean=lambda t, lx, c, xp: fit.law.log_mean(t, lx, c, xp))
-    theta = fit.theta(None)
-    th = {k: theta[k].values for k in fit.law.params}
-    logx = {"params": np.log([1e8, 1e10, 1e12]), "tokens": np.log([2e9, 2e11, 2e13])}
-    fused = evaluate_log_mean(fit.law, th, logx, fit.centre)
-    slow = evaluate_log_mean(generic, th, logx, fit.centre)
-    np.testing.assert_allclose(fused, slow, rtol=1e-13)
+    generic = replace(law, loss_kernel=None)
+    rng = np.random.default_rng(0)
+    centre = {"params": 20.0, "tokens": 23.0, "flops": 45.0}
+    th = {k: law.priors[k].kwargs["mu"] + 0.3 * rng.standard_normal((2, 50, 3)) for k in law.params}
+    logx = {"params": np.log([1e8, 1e10, 1e12]), "tokens": np.log([2e9, 2e11, 2e13]),
+            "flops": np.log([1e18, 1e21, 1e24]), "unique_tokens": np.log([1e9, 1e11, 1e15])}
+    logx = {k: logx[k] for k in law.inputs}
+    offset = 0.01 * rng.standard_normal((2, 50, 1, 3))
+    for kw in ({}, {"exp": True}, {"log_offset": offset, "noise": (np.full((2, 50, 3), 0.02), None, "student_t")}):
+        fast = evaluate_log_mean(law, th, logx, centre, **kw)
+        slow = evaluate_log_mean(generic, th, logx, centre, **kw)
+        np.testing.assert_allclose(fast, slow, rtol=1e-12)
+    fast32 = evaluate_log_mean(law, th, logx, centre, dtype=np.float32)
+    np.testing.assert_allclose(fast32, evaluate_log_mean(generic, th, logx, centre), rtol=1e-5)
 
 
 def test_student_t_noise_has_the_likelihoods_spread(fit):

@@ -9,8 +9,9 @@ import pandas as pd
 
 from forecast.laws import get_law
 
-# Besiroglu et al. (2024) refit of Hoffmann et al. (2022) on Epoch's digitised Chinchilla runs.
-BESIROGLU_2024 = {"E": 1.817, "A": 482.01, "B": 2085.43, "alpha": 0.348, "beta": 0.366}
+# Besiroglu et al. (2024) refit of Hoffmann et al. (2022) on Epoch's digitised Chinchilla runs
+# (the Chinchilla law's declared example).
+BESIROGLU_2024 = dict(get_law("chinchilla").example)
 HOFFMANN_2022 = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}
 
 # Spread between families, as standard deviations of log E, log A, log B, log alpha, log beta.
