@@ -5,8 +5,8 @@ a draw of the :class:`~forecast.scenarios.Scenario`) and each year ``y``:
 
 * frontier compute ``C_y = C_0 g^(y - y_0)``;
 * tokens demanded by the frontier run. From a fit, the compute-optimal
-  allocation of the fitted Chinchilla law (:func:`forecast.frontier.compute_optimal`),
-  ``D*(C) = G^-1 (C/6)^b``, over-trained by ``k``: ``D = sqrt(k) D*`` (tokens
+  allocation of the fitted law (:func:`forecast.frontier.frontier`; for
+  Chinchilla ``D*(C) = G^-1 (C/6)^b``), over-trained by ``k``: ``D = sqrt(k) D*`` (tokens
   per parameter multiplied by ``k`` at fixed ``C = 6 N D``). Without a fit,
   Epoch's fixed rule ``D = sqrt(C * tpp * k / 6)``;
 * supply ``S_y * epochs`` with ``S_y = S_0 s^(y - y_0)`` the stock of usable text.
@@ -69,7 +69,6 @@ import pandas as pd
 import xarray as xr
 
 from forecast.config import DEFAULT_CI, INTERVAL_KIND, quantile_bounds
-from forecast.frontier import compute_optimal
 from forecast.laws import effective_data
 from forecast.scenarios import GrowthFit, Scenario, growth_from_history
 
@@ -90,54 +89,64 @@ falls by ~0.017 nats/token from 2024 to 2025 and by a quarter less each year
 after, so 0.005 is reached around 2029.
 """
 
-_CHINCHILLA = ("E", "A", "B", "alpha", "beta")
+THETA = "theta:"
+"""Prefix of the per-draw law parameters (sampled space) among the frontier coefficients."""
+
+LINE_BUDGETS = (1e20, 1e30)
+"""Two compute budgets (FLOP) that fix the frontier's straight line in log space."""
 
 
 # ------------------------------------------------------------------ helpers
 def _frontier_coefficients(fit: Fit, family: str) -> dict[str, np.ndarray]:
-    """Per posterior draw, the fitted frontier as straight lines in log space.
+    """Per posterior draw, the fitted frontier as straight lines in log space, and the law's parameters.
 
-    The Chinchilla frontier is a power law in C, so ``compute_optimal`` at two
-    budgets fixes ``log D* = d0 + b log C`` and ``log N* = n0 + a log C``
-    exactly. Returns numpy arrays over the posterior draws (chains stacked).
+    The frontier comes from the law (:func:`forecast.frontier.frontier`: the
+    closed form it declares, or the numerical optimum for any law of N and D).
+    A law that is a sum of power laws in N and D (Chinchilla's, Kaplan's) has a
+    power-law frontier, so the optimum at two budgets fixes ``log D* = d0 + b
+    log C`` and ``log N* = n0 + a log C`` exactly. Returns numpy arrays over the
+    posterior draws (chains stacked), with the law's sampled parameters under
+    ``"theta:<name>"`` for the loss (see :func:`_losses`).
     """
-    user = fit.parameter_draws(family)
-    missing = [p for p in _CHINCHILLA if p not in user.data_vars]
-    if missing:
+    from forecast.frontier import _optimum_of
+
+    law = fit.law
+    if law.frontier_method not in ("closed form", "numeric"):
         raise ValueError(
-            f"data_wall needs a law with separate parameter and data terms (E, A, B, alpha, beta), "
-            f"such as 'chinchilla' or 'data_constrained'; the fit's law {fit.law.name!r} lacks "
-            f"{', '.join(missing)}. Refit with ScalingModel(law='chinchilla'), or pass fit=None with "
-            f"Scenario(tokens_per_param=20) for Epoch's fixed rule"
+            f"data_wall needs a law that splits compute between parameters and tokens (a law of N and D, "
+            f"such as 'chinchilla' or 'data_constrained'); the fit's law {law.name!r} reads "
+            f"{', '.join(law.inputs)} and has no such split. Refit with ScalingModel(law='chinchilla'), "
+            "or pass fit=None with Scenario(tokens_per_param=20) for Epoch's fixed rule"
         )
-    extra = [d for d in user.dims if d not in ("chain", "draw")]
-    if extra:
-        raise ValueError(f"data_wall needs one family; got dims {extra}. Pass family='population' or a name")
-    flat = user.stack(_mc=("chain", "draw"), create_index=False)
-    flat = flat.drop_vars([c for c in flat.coords], errors="ignore").rename({"_mc": "draw"})
-    ln_c = np.log([1e20, 1e30])
-    opt = compute_optimal(flat, xr.DataArray(np.exp(ln_c), dims="flops"))
+    if not isinstance(family, str):
+        raise ValueError(f"data_wall needs one family; got {family!r}. Pass family='population' or a name")
+    theta_ds = fit.theta([family], random_seed=0).squeeze("family", drop=True).transpose("chain", "draw")
+    theta = {p: theta_ds[p].values.ravel() for p in law.params}
+    user = law.to_user(theta, fit.centre, np)
+    ln_c = np.log(LINE_BUDGETS)
+    opt = _optimum_of(law, theta, user, fit.centre)(ln_c)
     ln_d, ln_n = np.log(opt["tokens"]), np.log(opt["params"])
-    d_slope = (ln_d.isel(flops=1) - ln_d.isel(flops=0)) / (ln_c[1] - ln_c[0])
-    n_slope = (ln_n.isel(flops=1) - ln_n.isel(flops=0)) / (ln_c[1] - ln_c[0])
-    coef = xr.Dataset(
-        {
-            "ln_d0": ln_d.isel(flops=0) - d_slope * ln_c[0],
-            "d_slope": d_slope,
-            "ln_n0": ln_n.isel(flops=0) - n_slope * ln_c[0],
-            "n_slope": n_slope,
-            **{p: flat[p] for p in _CHINCHILLA},
-        }
-    )
-    if "R_D" in flat:  # a data-constrained fit carries its own decay of repeated tokens
-        coef["r_star"] = flat["R_D"]
-    out = {k: np.asarray(v.compute(), dtype=float) for k, v in coef.data_vars.items()}
-    # L*(C) = E + K C^-gamma on the frontier (see _losses).
-    out["gamma"] = out["alpha"] * out["n_slope"]
-    out["K"] = out["A"] * np.exp(-out["alpha"] * out["ln_n0"]) + out["B"] * np.exp(
-        -out["beta"] * out["ln_d0"]
-    )
-    return out
+    d_slope = (ln_d[:, 1] - ln_d[:, 0]) / (ln_c[1] - ln_c[0])
+    n_slope = (ln_n[:, 1] - ln_n[:, 0]) / (ln_c[1] - ln_c[0])
+    out = {
+        "ln_d0": ln_d[:, 0] - d_slope * ln_c[0],
+        "d_slope": d_slope,
+        "ln_n0": ln_n[:, 0] - n_slope * ln_c[0],
+        "n_slope": n_slope,
+        **{THETA + p: v for p, v in theta.items()},
+    }
+    return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+
+
+def _law_loss(law, centre: dict, par: dict, ln_n, ln_d, ln_unique) -> np.ndarray:
+    """The law's loss at log N, log D (and log unique tokens, for a law that reads them), per draw in ``par``."""
+    dtype = np.asarray(ln_d).dtype.type
+    theta = {p: par[THETA + p] for p in law.params}
+    c = {k: dtype(v) for k, v in centre.items()}
+    logx = {k: v for k, v in (("params", ln_n), ("tokens", ln_d), ("unique_tokens", ln_unique)) if k in law.inputs}
+    if law.loss_kernel is not None:
+        return law.loss_kernel(theta, c)(logx)
+    return np.exp(law.log_mean(theta, logx, c, np))
 
 
 _LOG_RATE = {
@@ -317,13 +326,14 @@ def _per_year(ln: dict, t: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _losses(par: dict, r_star, q: dict, *, repeats: bool) -> tuple[np.ndarray, np.ndarray]:
+def _losses(par: dict, r_star, q: dict, *, repeats: bool, law, centre: dict) -> tuple[np.ndarray, np.ndarray]:
     """Loss at the frontier compute without the wall (compute-optimal) and with it (tokens capped).
 
-    On the frontier both loss terms fall as the same power of compute,
-    ``A N*^-alpha = A e^(-alpha n0) C^-gamma`` and ``B D*^-beta = B e^(-beta d0)
-    C^-gamma`` with ``gamma = alpha beta / (alpha + beta)``, so ``L* = E + K
-    C^-gamma`` (``K`` and ``gamma`` per draw, precomputed in ``par``).
+    Both are the fitted law's own loss: at the frontier's ``(N*, D*)`` without
+    the wall, and with it at ``D = min(D*, stock x epochs)``, ``N = C / (6 D)``.
+    Tokens past one pass over the stock are discounted with the scenario's
+    ``R_D*`` (:func:`forecast.laws.effective_data`), unless the law reads unique
+    tokens itself (the data-constrained law, with its own fitted ``R_D``).
 
     Algorithmic efficiency ``m`` makes physical compute ``C`` worth ``m C``:
     without the wall the loss is ``L*(m C)``. A run of ``N`` parameters and
@@ -334,20 +344,22 @@ def _losses(par: dict, r_star, q: dict, *, repeats: bool) -> tuple[np.ndarray, n
     stock) while efficiency raises what both terms are worth.
     """
     ln_c, ln_m = q["ln_c"], q["ln_m"]
-    without = par["E"] + par["K"] * np.exp(-par["gamma"] * (ln_c + ln_m))
+    ln_ce = ln_c + ln_m
+    ln_dstar = par["ln_d0"] + par["d_slope"] * ln_ce
+    without = _law_loss(law, centre, par, ln_ce - LN6 - ln_dstar, ln_dstar, ln_dstar)
     ln_d = np.minimum(par["ln_d0"] + par["d_slope"] * ln_c, q["ln_supply"])
+    ln_n = ln_c - LN6 - ln_d + par["n_slope"] * ln_m
+    shift_d = par["d_slope"] * ln_m
+    if "unique_tokens" in law.inputs:
+        ln_unique = np.minimum(q["ln_eff_stock"], ln_d) + shift_d
+        return without, _law_loss(law, centre, par, ln_n, ln_d + shift_d, ln_unique)
     ln_deff = ln_d
     if repeats:
         # Tokens past one pass over the stock U are worth less (effective_data is homogeneous:
         # D'(D, U) = U D'(D/U, 1)); a run smaller than the stock sees only unique tokens.
         over = np.maximum(ln_d - q["ln_eff_stock"], 0.0)
         ln_deff = ln_d - over + np.log(effective_data(np.exp(over), 1.0, r_star, np))
-    with_wall = (
-        par["E"]
-        + par["A"] * np.exp(-par["alpha"] * (ln_c - LN6 - ln_d + par["n_slope"] * ln_m))
-        + par["B"] * np.exp(-par["beta"] * (ln_deff + par["d_slope"] * ln_m))
-    )
-    return without, with_wall
+    return without, _law_loss(law, centre, par, ln_n, ln_deff + shift_d, None)
 
 
 def _paired_losses(
@@ -359,6 +371,8 @@ def _paired_losses(
     *,
     repeats: bool,
     chunk_elements: int,
+    law,
+    centre: dict,
     dtype=np.float64,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Losses over (pair, year) for posterior draw ``d_idx[i]`` with scenario sample ``s_idx[i]``."""
@@ -370,8 +384,9 @@ def _paired_losses(
         sl = slice(start, min(start + step, m))
         par = {k: v[d_idx[sl]].astype(dtype)[:, None] for k, v in coef.items()}
         col = {k: v[s_idx[sl]].astype(dtype)[:, None] for k, v in ln.items()}
-        r_star = par["r_star"] if "r_star" in par else col["r_star"]
-        without[sl], with_wall[sl] = _losses(par, r_star, _per_year(col, tt), repeats=repeats)
+        without[sl], with_wall[sl] = _losses(
+            par, col["r_star"], _per_year(col, tt), repeats=repeats, law=law, centre=centre
+        )
     return without, with_wall
 
 
@@ -726,6 +741,8 @@ class WallForecast:
             (self.years - self.scenario.base_year).astype(float),
             repeats=bool(np.any(self._ln["ln_ep"] > 0)),
             chunk_elements=self._chunk,
+            law=self.fit.law,
+            centre=self.fit.centre,
             dtype=np.float32,
         )
 
@@ -842,6 +859,8 @@ class WallForecast:
                 (self.years - self.scenario.base_year).astype(float),
                 repeats=bool(np.any(self._ln["ln_ep"] > 0)),
                 chunk_elements=self._chunk,
+                law=self.fit.law,
+                centre=self.fit.centre,
                 dtype=np.float32,
             )
             cost = np.maximum(with_wall - without, 0.0)
@@ -877,8 +896,7 @@ class WallForecast:
         f32 = {k: v.astype(np.float32) for k, v in self._coef.items()}
         par = _take(f32, slice(None), (slice(None), None))
         ln32 = {k: v.astype(np.float32) for k, v in self._ln.items()}
-        n_draws, n_s = self._coef["E"].size, self.n_samples
-        r_star = par.get("r_star")
+        n_draws, n_s = self._coef["d_slope"].size, self.n_samples
         repeats = bool(np.any(self._ln["ln_ep"] > 0))
         step = max(1, self._chunk // n_draws)
         buffers = np.empty((3, n_draws, n_s), dtype=np.float32)
@@ -890,7 +908,7 @@ class WallForecast:
                 ln = _take(ln32, sl, (None, slice(None)))
                 q = _per_year(ln, t)
                 without, with_wall = _losses(
-                    par, ln["r_star"] if r_star is None else r_star, q, repeats=repeats
+                    par, ln["r_star"], q, repeats=repeats, law=self.fit.law, centre=self.fit.centre
                 )
                 buffers[0, :, sl] = without
                 buffers[1, :, sl] = with_wall
@@ -1093,12 +1111,12 @@ def data_wall(
     pair = None
     if coef is not None and not crossed:
         rng = np.random.default_rng(np.random.SeedSequence([int(random_seed), 1000]))
-        pair = _pair_indices(coef["E"].size, n, rng)
+        pair = _pair_indices(coef["d_slope"].size, n, rng)
     repeats = bool(np.any(ln["ln_ep"] > 0))
     t = (yrs - base).astype(float)[None, :]
 
     if crossed:
-        n_draws = coef["E"].size
+        n_draws = coef["d_slope"].size
         date = np.empty((n_draws, n))
         par = _take(coef, slice(None), (slice(None), None))
         step = max(1, int(chunk_elements) // n_draws)
@@ -1129,7 +1147,8 @@ def data_wall(
             out["supply"][sl] = np.exp(q["ln_supply"])
         if coef is not None:
             out["loss_without"], out["loss_with"] = _paired_losses(
-                coef, ln, pair, np.arange(n), t[0], repeats=repeats, chunk_elements=int(chunk_elements)
+                coef, ln, pair, np.arange(n), t[0], repeats=repeats, chunk_elements=int(chunk_elements),
+                law=fit.law, centre=fit.centre,
             )
         data = {"wall_date": ("sample", date)}
         data.update({k: (("sample", "year"), v) for k, v in out.items()})

@@ -19,6 +19,9 @@ beyond its mean is *declared* on it, never inferred from its name:
   of ``params`` and ``tokens`` without one gets the numerical frontier.
 * ``loss_kernel``: a faster numpy evaluator of the loss for forecasts over
   large grids, checked against ``exp(log_mean)`` by the tests.
+* ``fused_likelihood``: the likelihood and its gradient in one compiled pass
+  for nutpie (Chinchilla's, :mod:`forecast.fused`), checked against the
+  generic graph by the tests.
 * ``example``: typical parameter values in the user's units (fake fits, docs).
 """
 
@@ -89,6 +92,15 @@ class Law:
         ``loss_kernel(theta, centre)`` returns ``f(logx) -> L``, with the
         per-draw work done once in the outer call. It must equal
         ``exp(log_mean(theta, logx, centre, numpy))``; forecasts use it when given.
+    fused_likelihood : callable, optional
+        ``fused_likelihood(nu)`` returns a PyTensor Op giving the summed log
+        density of observed log loss (Student-t with ``nu`` degrees of
+        freedom, normal for ``nu = 0``) and its gradient in one pass. Inputs:
+        the per-family vectors of ``params`` (in order), the per-family noise
+        scale, ``offsets`` of each family's block of runs, the centred log
+        inputs (``inputs`` order) and the observed log loss of the runs sorted
+        by family. It must compute the same density as ``log_mean``; nutpie
+        samples it when given (see :meth:`forecast.ScalingModel.build`).
     example : dict of str to float, optional
         Typical parameter values in the user's units (fake fits and docs use
         them; the prior medians otherwise).
@@ -127,6 +139,7 @@ class Law:
     references: tuple[str, ...] = field(default_factory=tuple)
     frontier: Callable[..., tuple[Array, Array, Array]] | None = None
     loss_kernel: Callable[..., Callable[[Mapping[str, Array]], Array]] | None = None
+    fused_likelihood: Callable[[float], Any] | None = None
     example: Mapping[str, float] | None = None
 
     @property
@@ -237,6 +250,12 @@ def _chinchilla_loss_kernel(t, c):
     return loss
 
 
+def _chinchilla_fused_likelihood(nu: float):
+    from forecast.fused import ChinchillaLogLik  # numba: imported when a model is compiled
+
+    return ChinchillaLogLik(nu)
+
+
 # Priors in the sampled space, for one typical family, grounded in published fits and checked
 # against realistic losses (the ranges and sources are in docs/model.md, "Priors"):
 # E: Hoffmann et al. 2022 1.69, Besiroglu et al. 2024 1.82, Muennighoff et al. 2023 1.87 nats on
@@ -276,6 +295,7 @@ CHINCHILLA = Law(
     references=("Hoffmann et al. 2022, Training Compute-Optimal Large Language Models",),
     frontier=_chinchilla_frontier,
     loss_kernel=_chinchilla_loss_kernel,
+    fused_likelihood=_chinchilla_fused_likelihood,
     # Besiroglu et al. (2024) refit of Hoffmann et al. (2022) on Epoch's digitised Chinchilla runs
     example={"E": 1.817, "A": 482.01, "B": 2085.43, "alpha": 0.348, "beta": 0.366},
 )

@@ -301,11 +301,11 @@ class ScalingModel:
             The runs to fit.
         fused : bool
             Write the likelihood as one fused term with a hand-written gradient
-            (:mod:`forecast.fused`) where the model allows it (the Chinchilla
-            law without run effects). Same free variables, priors and log
-            density; nutpie samples this form. The default keeps the observed
-            ``log_loss`` variable that prior predictive checks and PyMC's own
-            sampler need.
+            where the model allows it (a law that declares
+            ``fused_likelihood``, such as Chinchilla's, without run effects).
+            Same free variables, priors and log density; nutpie samples this
+            form. The default keeps the observed ``log_loss`` variable that
+            prior predictive checks and PyMC's own sampler need.
 
         Returns
         -------
@@ -329,10 +329,8 @@ class ScalingModel:
         return model
 
     def fusable(self, obs: Observations) -> bool:
-        """Whether :meth:`build` can fuse the likelihood (the built-in Chinchilla law, no run effects)."""
-        from forecast.laws import CHINCHILLA
-
-        return self.law is CHINCHILLA and not self._uses_runs(obs)
+        """Whether :meth:`build` can fuse the likelihood (the law declares ``fused_likelihood``; no run effects)."""
+        return self.law.fused_likelihood is not None and not self._uses_runs(obs)
 
     def _likelihood(self, obs: Observations, theta: dict, sigma) -> None:
         import pymc as pm
@@ -359,18 +357,16 @@ class ScalingModel:
         import pymc as pm
         import pytensor.tensor as pt
 
-        from forecast.fused import PARAMS, ChinchillaLogLik
-
         values = self._data_values(obs, fused=True)
         n_family = len(obs.families)
-        data = {k: pm.Data(k, values[k]) for k in ("family_offsets", "log_params", "log_tokens",
-                                                  "log_loss_observed", "centre_params", "centre_tokens")}
-        vectors = [theta[p] if theta[p].ndim == 1 else pt.alloc(theta[p], n_family) for p in PARAMS]
+        data = {k: pm.Data(k, v) for k, v in values.items()}
+        vectors = [theta[p] if theta[p].ndim == 1 else pt.alloc(theta[p], n_family) for p in self.law.params]
         sigma = sigma if sigma.ndim == 1 else pt.alloc(sigma, n_family)
+        inputs = [data[f"log_{k}"] - data[f"centre_{k}"] if k in self.law.centred else data[f"log_{k}"]
+                  for k in self.law.inputs]
         nu = STUDENT_T_NU if self.likelihood == "student_t" else 0.0
-        loglik = ChinchillaLogLik(nu)(
-            *vectors, sigma, data["family_offsets"], data["log_params"] - data["centre_params"],
-            data["log_tokens"] - data["centre_tokens"], data["log_loss_observed"],
+        loglik = self.law.fused_likelihood(nu)(
+            *vectors, sigma, data["family_offsets"], *inputs, data["log_loss_observed"]
         )[0]
         pm.Potential("log_loss", loglik)
 

@@ -76,3 +76,20 @@ def test_real_fits_prefer_the_law_that_generated_the_data():
     table = compare(fits)
     assert table.index[0] == "chinchilla"
     assert -table.loc["compute", "elpd_diff"] > 2 * table.loc["compute", "dse"]
+
+
+@pytest.mark.slow  # compiling PyMC's log-likelihood function takes 5-15 s
+@pytest.mark.parametrize("settings", [{}, {"law": "kaplan", "likelihood": "normal"}])
+def test_pointwise_log_likelihood_equals_pymcs_for_any_law(settings):
+    """The numpy log-likelihood (milliseconds) is PyMC's own pm.compute_log_likelihood of the model."""
+    import pymc as pm
+
+    model = ScalingModel(**settings)
+    fit = fake_fit(model=model, draws=40)
+    ours = log_likelihood(fit)
+    theirs = pm.compute_log_likelihood(
+        fit.idata, model=model.build(fit.observations), var_names=["log_loss"], extend_inferencedata=False,
+        progressbar=False, compile_kwargs={"mode": "FAST_COMPILE"},
+    )["log_loss"]
+    # PyMC's Student-t normalising constant differs from scipy's by ~6e-10 per run
+    np.testing.assert_allclose(ours.values, theirs.transpose(*ours.dims).values, rtol=0, atol=1e-8)

@@ -102,7 +102,7 @@ def test_fit_and_fixed_rule_side_by_side(fit):
 
 def test_law_without_a_data_term_is_refused():
     compute_fit = fake_fit(model=ScalingModel(law="compute"), draws=10)
-    with pytest.raises(ValueError, match="lacks B, beta"):
+    with pytest.raises(ValueError, match="has no such split"):
         data_wall(compute_fit, Scenario.epoch2024())
 
 

@@ -47,7 +47,15 @@ def test_fused_log_density_and_gradient_match_the_generic_model(shuffled, settin
 
 
 def test_laws_and_run_effects_the_kernel_does_not_cover_keep_the_generic_graph(shuffled):
+    from dataclasses import replace
+
+    from forecast.laws import CHINCHILLA
+
     assert not fc.ScalingModel(law="compute").fusable(shuffled)
+    # the kernel is the law's declared capability: it travels with the law, not with its name or identity
+    tighter = replace(CHINCHILLA, priors={**CHINCHILLA.priors, "log_E": fc.Prior("Normal", mu=0.5, sigma=0.1)})
+    assert fc.ScalingModel(law=tighter).fusable(shuffled)
+    assert not fc.ScalingModel(law=replace(CHINCHILLA, fused_likelihood=None)).fusable(shuffled)
     table = shuffled.table.assign(run=np.arange(len(shuffled)) // 2)
     runs = fc.Observations(table, run="run")
     assert not fc.ScalingModel(run_effects=True).fusable(runs)
