@@ -265,9 +265,17 @@ def _load(path: Path) -> Fit:
     return load_fit(path)
 
 
-def _needs_chinchilla(fit: Fit, what: str) -> None:
-    if fit.law.name not in ("chinchilla", "data_constrained"):
-        raise UserError(f"{what} needs a law in N and D (chinchilla); this fit uses law '{fit.law.name}'")
+def _splits_compute(fit: Fit) -> bool:
+    """Whether the fit's law has a compute-optimal split of N and D (a closed-form or numerical frontier)."""
+    return fit.law.frontier_method in ("closed form", "numeric")
+
+
+def _needs_frontier(fit: Fit, what: str) -> None:
+    if not _splits_compute(fit):
+        raise UserError(
+            f"{what} needs a law in N and D with a compute-optimal split (e.g. chinchilla); this fit uses "
+            f"law '{fit.law.name}', which reads {', '.join(fit.law.inputs)}"
+        )
 
 
 # ---------------------------------------------------------------- tables
@@ -400,16 +408,16 @@ def optimal_allocation(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
     >>> 10 < float(alloc["tokens"][0] / alloc["params"][0]) < 30
     True
     """
-    from forecast.frontier import compute_optimal
+    from forecast.frontier import frontier
 
-    opt = compute_optimal(fit.parameter_draws("population"), np.asarray(flops, dtype=float))
+    opt = frontier(fit, np.asarray(flops, dtype=float), family="population").draws
     return {k: opt[k].median(("chain", "draw")).values for k in ("params", "tokens")}
 
 
 def _budget_inputs(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
     """Inputs for a forecast at compute budgets, whatever the law needs."""
     if "params" in fit.law.inputs or "tokens" in fit.law.inputs:
-        _needs_chinchilla(fit, "a forecast at a compute budget alone")
+        _needs_frontier(fit, "a forecast at a compute budget alone")
         alloc = optimal_allocation(fit, flops)
         return {"params": alloc["params"], "tokens": flops / (6.0 * alloc["params"])}
     return {"flops": flops}
@@ -897,7 +905,7 @@ def wall(
             raise UserError(f"--tokens-per-param must be a positive number, got {tokens_per_param!r}")
         _writable(csv)
         loaded = _load(model)
-        _needs_chinchilla(loaded, "the data wall")
+        _needs_frontier(loaded, "the data wall")
         scen = _scenario(
             scenario,
             stock=parse_range(stock, option="--stock"),
@@ -1004,13 +1012,14 @@ def report(
         # Budgets in FLOP need a law that maps compute to loss (directly, or through the frontier).
         forecasts = (
             [_scale_up_forecast(loaded, families, flops=budgets)]
-            if loaded.law.name in ("chinchilla", "compute")
+            if (_splits_compute(loaded) and set(loaded.law.inputs) <= {"params", "tokens"})
+            or loaded.law.frontier_method == "compute law"
             else []
         )
-        frontier = loaded.frontier(FRONTIER_FLOPS) if loaded.law.name == "chinchilla" else None
+        frontier = loaded.frontier(FRONTIER_FLOPS) if _splits_compute(loaded) else None
         wall_ = None
         if with_wall:
-            _needs_chinchilla(loaded, "--wall")
+            _needs_frontier(loaded, "--wall")
             wall_ = _data_wall(loaded, _scenario("epoch2024"), samples=samples, seed=seed, console=console)
         out.parent.mkdir(parents=True, exist_ok=True)
         with console.status("Writing the report (figures and tables)..."):

@@ -418,6 +418,18 @@ def test_report_writes_html_with_the_requested_forecast(model_path, tmp_path):
     assert "Test report" in html and "small-lab" in html
 
 
+def test_report_gives_a_frontier_for_any_law_that_splits_compute(tmp_path):
+    """The report asks the law (a frontier of N and D, closed-form or numerical), not its name."""
+    from forecast.model import ScalingModel
+
+    for law, has_frontier in (("kaplan", True), ("compute", False)):
+        path = tmp_path / f"{law}.nc"
+        fake_fit(model=ScalingModel(law=law), draws=100, seed=3).save(path)
+        out = tmp_path / f"{law}.md"
+        assert run("report", path, "-o", out, "--no-figures").exit_code == 0
+        assert ("## Compute-optimal frontier" in out.read_text()) == has_frontier, law
+
+
 def test_report_markdown_by_suffix(model_path, tmp_path):
     out = tmp_path / "report.md"
     assert run("report", model_path, "-o", out, "--no-figures").exit_code == 0
