@@ -18,7 +18,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from forecast._version import __version__ as __version__
 
 # public name -> the room (module) that defines it; submodules map to themselves
 _LAZY: dict[str, str] = {
@@ -38,6 +38,7 @@ _LAZY: dict[str, str] = {
     "BenchmarkScores": "forecast.capability_data",
     "load_obsscaling": "forecast.capability_data",
     "compare": "forecast.compare",
+    "clear_compile_cache": "forecast.compile_cache",
     "DEFAULT_CI": "forecast.config",
     "GATE": "forecast.config",
     "INTERVAL_KIND": "forecast.config",
@@ -95,6 +96,7 @@ __all__ = [  # the same names as _LAZY (tests/test_import.py checks)
     "WallForecast",
     "backtest",
     "capability_backtest",
+    "clear_compile_cache",
     "compare",
     "compare_text",
     "data_wall",

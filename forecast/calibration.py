@@ -267,13 +267,15 @@ def _quantities(
         out[f"{p}[{family0}]"] = theta[p]
     logx = {k: point[k] for k in law.inputs}
     out[f"log_loss_10x[{family0}]"] = law.log_mean(dict(theta), logx, centre, np)
-    if law.name == "chinchilla" and all(model.pooling[p] != "none" for p in law.params):
+    # a law that declares a closed-form frontier (Chinchilla's): track the typical family's allocation
+    if law.frontier is not None and all(model.pooling[p] != "none" for p in law.params):
         from forecast.frontier import compute_optimal
 
         user = law.to_user(dict(mu), centre, np)
         tpp = compute_optimal(
             {k: v if isinstance(v, xr.DataArray) else xr.DataArray(v) for k, v in user.items()},
             [FRONTIER_FLOPS],
+            law=law,
         )["tokens_per_param"].squeeze("flops", drop=True)
         out["log_tokens_per_param@1e23"] = np.log(tpp)
     return out

@@ -154,10 +154,9 @@ def compute_diagnostics(posterior: xr.Dataset, sample_stats: xr.Dataset | None) 
         if "diverging" in sample_stats:
             divergences = int(sample_stats["diverging"].sum())
         if "energy" in sample_stats:
-            energy = sample_stats["energy"].transpose("chain", "draw").values
-            num = np.mean(np.diff(energy, axis=1) ** 2, axis=1)
-            den = np.var(energy, axis=1)
-            bfmi = float(np.min(num / den))
+            from arviz_stats import bfmi as e_bfmi
+
+            bfmi = float(e_bfmi(sample_stats["energy"], sample_dims=["chain", "draw"]).min())
     return Diagnostics(
         divergences=divergences, max_rhat=rhat, min_ess_bulk=ess_b, min_ess_tail=ess_t,
         min_bfmi=bfmi, chains=int(posterior.sizes["chain"]), draws=int(posterior.sizes["draw"]),
@@ -432,7 +431,7 @@ class Fit:
     # ---------------------------------------------------------- save/load
     def card(self) -> dict[str, Any]:
         """The JSON card saved with the fit: data, law, priors, sampler, diagnostics, version."""
-        from forecast import __version__
+        from forecast._version import __version__
 
         obs = self.observations
         return {

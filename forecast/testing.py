@@ -16,10 +16,9 @@ import numpy as np
 import xarray as xr
 
 from forecast.data import Observations
+from forecast.datasets.simulate import BESIROGLU_2024  # noqa: F401  (re-exported for tests and docs)
 from forecast.fit import Fit
 from forecast.model import ScalingModel
-
-from forecast.datasets.simulate import BESIROGLU_2024  # noqa: F401  (re-exported for tests and docs)
 
 
 def well_mixed(rng: np.random.Generator, chains: int, draws: int, shape: tuple[int, ...] = ()) -> np.ndarray:
