@@ -161,3 +161,16 @@ def test_a_failed_fit_is_retried_once_and_says_so(caplog):
     plain = fc.ScalingModel().fit(obs, draws=20, tune=20, **kw)
     assert "retry" not in plain.sampler_settings and plain.posterior.sizes["draw"] == 20
     assert not plain.diagnostics().ok
+
+
+def test_every_constructor_argument_is_in_the_saved_settings():
+    """A new ScalingModel argument left out of settings() would be lost when a fit is saved and loaded."""
+    import inspect
+
+    arguments = [p for p in inspect.signature(fc.ScalingModel.__init__).parameters if p != "self"]
+    settings = fc.ScalingModel().settings()
+    assert sorted(arguments) == sorted(settings), set(arguments) ^ set(settings)
+    # and settings() is enough to rebuild the model
+    model = fc.ScalingModel(law="kaplan", pooling="none", likelihood="normal", run_effects=True,
+                            spread_prior="gamma", centred_min_runs=7)
+    assert fc.ScalingModel.from_settings(model.settings()).settings() == model.settings()
