@@ -11,7 +11,7 @@ For each size and method, a fresh Python process measures
 
 * ``cold_s``: the first fit in a new process (model build + compile included),
 * ``warm_s``: a second fit of new data of the same structure in that process
-  (compiled model cached by structure in ``forecast.model._COMPILED``),
+  (compiled model cached by content and structure in ``forecast.compile_cache``),
 * ``rewarm_s`` (nutpie): the cold fit's data and seed fitted again from the
   cache, the same sampling work as the cold fit, so ``setup_s`` =
   ``cold_s - rewarm_s`` is what the first fit in a process adds; ``cold_s -
@@ -324,9 +324,9 @@ def bench_fit_many(args) -> dict:
     parallel = fit_many(jobs, max_workers=2)
     t_par = time.perf_counter() - t
     # each timing starts from an empty compile cache in this process
-    import forecast.model
+    from forecast import clear_compile_cache
 
-    forecast.model._COMPILED.clear()
+    clear_compile_cache()
     t = time.perf_counter()
     sequential = [
         ScalingModel().fit(j.observations, random_seed=j.random_seed, progressbar=False, **options)

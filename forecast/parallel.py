@@ -13,7 +13,7 @@ table and the model's JSON settings go out; the posterior DataTree and the
 sampler settings come back, and the :class:`forecast.Fit` is rebuilt in the
 calling process. A compiled model never travels (it holds numba function
 pointers); instead each worker process keeps its own compile cache
-(:data:`forecast.model._COMPILED`, keyed by the model's structure), so a worker
+(:data:`forecast.compile_cache.COMPILED`, keyed by the law's content and the model's structure), so a worker
 compiles a structure once and then only swaps data for later fits of the same
 structure. Keep one executor alive across calls to keep the caches warm.
 
