@@ -32,6 +32,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/bench_fit.py --sizes small --draws 200 --tune 200 --chains 2
     .venv/bin/python benchmarks/bench_fit.py --sizes small --json benchmarks/results/fit_small.json
     .venv/bin/python benchmarks/bench_fit.py --fit-many --draws 300 --tune 300 --chains 2
+    .venv/bin/python benchmarks/bench_fit.py --fused-vs-generic --sizes small --json benchmarks/results/fused_vs_generic_small.json
 
 ``--fit-many`` instead times 8 small fits through :func:`forecast.parallel.fit_many`
 on 2 worker processes against the same 8 fits one after another in this process,
@@ -158,6 +159,46 @@ def bench_gradients(args) -> dict:
         rows.append(row)
         print(row, flush=True)
     return {"benchmark": "gradients", "rows": rows}
+
+
+def bench_fused_vs_generic(args) -> dict:
+    """CPU seconds of whole warm fits: the law's fused likelihood against the generic graph.
+
+    The generic model is the Chinchilla law with its ``fused_likelihood`` removed, so both fit the
+    same density; same data, same seeds, fits alternated, chains on one core (CPU time is far less
+    sensitive than wall time to other load on the machine).
+    """
+    import resource
+    from dataclasses import replace
+
+    from forecast.laws import CHINCHILLA
+    from forecast.model import ScalingModel
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    models = {"generic": ScalingModel(law=replace(CHINCHILLA, fused_likelihood=None)), "fused": ScalingModel()}
+    rows = []
+    for size in args.sizes.split(","):
+        obs, _ = make_data(size, args.seed)
+        for model in models.values():  # compile outside the timing
+            model.fit(obs, draws=20, tune=20, chains=1, cores=1, random_seed=0, progressbar=False, warn=False)
+        for rep in range(args.repeats):
+            for name in (("generic", "fused") if rep % 2 == 0 else ("fused", "generic")):
+                start = cpu()
+                fit = models[name].fit(obs, draws=args.draws, tune=args.tune, chains=args.chains, cores=1,
+                                       random_seed=rep + 2, progressbar=False, warn=False)
+                row = {"size": size, "likelihood": name, "rep": rep, "cpu_s": round(cpu() - start, 2),
+                       "fused": fit.sampler_settings["fused_likelihood"],
+                       "min_ess_bulk": round(fit.diagnostics().min_ess_bulk, 1)}
+                rows.append(row)
+                print(row, flush=True)
+        cpu_s = {n: float(np.median([r["cpu_s"] for r in rows if r["size"] == size and r["likelihood"] == n]))
+                 for n in models}
+        print(f"{size}: median CPU s generic {cpu_s['generic']}, fused {cpu_s['fused']}, "
+              f"ratio {cpu_s['generic'] / cpu_s['fused']:.2f}", flush=True)
+    return {"benchmark": "fused_vs_generic", "rows": rows}
 
 
 def mcmc_stats(fit) -> dict:
@@ -393,6 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fit-many", action="store_true", help="time 8 small fits on 2 workers vs sequentially")
     p.add_argument("--gradients", action="store_true",
                    help="gradient cost of the generic graph vs the fused likelihood at --sizes")
+    p.add_argument("--fused-vs-generic", action="store_true",
+                   help="CPU seconds of whole fits, fused likelihood vs generic graph, at --sizes")
+    p.add_argument("--repeats", type=int, default=4, help="fits of each kind with --fused-vs-generic")
     p.add_argument("--fit-many-design", choices=["same", "backtest", "families"], default="same",
                    help="same: 8 data sets of 5 x 40; backtest: 5 families of 26-40 runs; "
                         "families: 3-10 families of 30 runs (one structure each)")
@@ -411,8 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_avg_start": os.getloadavg(),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
     }
-    if args.fit_many or args.gradients:
-        result = {**meta, **(bench_fit_many(args) if args.fit_many else bench_gradients(args))}
+    if args.fit_many or args.gradients or args.fused_vs_generic:
+        bench = bench_fit_many if args.fit_many else bench_gradients if args.gradients else bench_fused_vs_generic
+        result = {**meta, **bench(args)}
         print(json.dumps(result, indent=2))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)

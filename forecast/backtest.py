@@ -220,6 +220,13 @@ class Backtest:
         )
 
 
+def _rows(runs: pd.DataFrame, table: pd.DataFrame, cis, method: str) -> pd.DataFrame:
+    """The held-out runs side by side with one method's forecast of them."""
+    wide = _wide(table, cis)
+    keep = [c for c in wide if c not in ("family", "params", "tokens", "flops", "run")]
+    return pd.concat([runs.reset_index(drop=True), wide[keep]], axis=1).assign(method=method)
+
+
 def backtest(
     obs: Observations,
     *,
@@ -308,28 +315,10 @@ def backtest(
             # held-out checkpoints of a run seen in training share that run's fitted offset
             extra["run"] = g["run"].astype(str).to_numpy()
         fc_ = predict(fit, **inputs, **extra, family=fam, include_noise=True, random_seed=random_seed)
-        wide = _wide(fc_.table(list(cis)), cis)
-        frames.append(
-            pd.concat(
-                [
-                    g[run_cols].reset_index(drop=True),
-                    wide[[c for c in wide if c not in ("family", "params", "tokens", "flops", "run")]],
-                ],
-                axis=1,
-            ).assign(method="bayes")
-        )
+        frames.append(_rows(g[run_cols], fc_.table(list(cis)), cis, "bayes"))
         if base_fit is not None:
             bt = base_fit.predict(**inputs, **{k: extra[k] for k in needs}, family=fam, ci=list(cis))
-            wide = _wide(bt, cis)
-            frames.append(
-                pd.concat(
-                    [
-                        g[run_cols].reset_index(drop=True),
-                        wide[[c for c in wide if c not in ("family", "params", "tokens", "flops", "run")]],
-                    ],
-                    axis=1,
-                ).assign(method="baseline")
-            )
+            frames.append(_rows(g[run_cols], bt, cis, "baseline"))
     points = _score(pd.concat(frames, ignore_index=True), cis)
     points.insert(0, "method", points.pop("method"))
     diag = fit.diagnostics()

@@ -109,19 +109,20 @@ def _mc_close(a: np.ndarray, b: np.ndarray, *, ess: float, k: float = 4.0) -> bo
     return bool(abs(np.mean(a) - np.mean(b)) <= k * se)
 
 
-@pytest.mark.slow  # four nutpie fits (two compiles) and two backtests: about 2 minutes on 2 cores
+@pytest.mark.slow  # two nutpie fits and two backtests (three compiles): a few minutes on 2 cores
 def test_a_user_typed_chinchilla_gives_the_built_in_answers():
     from forecast.backtest import backtest
     from forecast.compare import compare
     from forecast.datasets import simulate
     from forecast.frontier import frontier
 
-    obs = fc.Observations(simulate(3, 25, seed=7)[0])
-    kw = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False, "random_seed": 11}
+    obs = fc.Observations(simulate(4, 30, seed=7)[0])
+    kw = {"draws": 1000, "tune": 1000, "chains": 2, "progressbar": False, "random_seed": 11, "warn": False}
     fits = {"built_in": fc.ScalingModel().fit(obs, **kw), "user": fc.ScalingModel(law=user_law()).fit(obs, **kw)}
     built, mine = fits["built_in"], fits["user"]
     assert built.sampler_settings["fused_likelihood"] and not mine.sampler_settings["fused_likelihood"]
     ess = min(f.diagnostics().min_ess_bulk for f in fits.values())
+    assert ess > 200 and all(f.diagnostics().divergences == 0 for f in fits.values())
     figures = {"min_ess_bulk": round(ess), "seconds": {n: f.sampler_settings["seconds"] for n, f in fits.items()}}
 
     # the fit: population and family parameters in the user's units
@@ -155,7 +156,7 @@ def test_a_user_typed_chinchilla_gives_the_built_in_answers():
     figures["loo"] = table[["elpd", "elpd_diff", "dse"]].round(2).to_dict()
     assert abs(table["elpd_diff"].max()) <= max(1.0, 2 * float(table["dse"].max()))
     # a backtest with its baseline: the baseline (a deterministic Huber fit of the same formula) is the same
-    bts = {n: backtest(obs, model=f.model, bootstrap=20, fit_kwargs={**kw, "warn": False}) for n, f in fits.items()}
+    bts = {n: backtest(obs, model=f.model, bootstrap=20, fit_kwargs=kw) for n, f in fits.items()}
     base = [bt.points.query("method == 'baseline'")["median"].to_numpy() for bt in bts.values()]
     np.testing.assert_allclose(base[0], base[1], rtol=1e-5)
     bayes = [bt.points.query("method == 'bayes'")["median"].to_numpy() for bt in bts.values()]
