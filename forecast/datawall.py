@@ -1106,7 +1106,7 @@ def data_wall(
     n = int(n_samples)
     coef = None if fit is None else _frontier_coefficients(fit, family)
     crossed = coef is not None and pairing == "cross"
-    _check_memory(n, yrs.size, None if coef is None else coef["E"].size, crossed=crossed)
+    _check_memory(n, yrs.size, None if coef is None else coef["d_slope"].size, crossed=crossed)
     ln = _log_inputs(scenario.sample(n, random_seed=random_seed), n, scenario)
     pair = None
     if coef is not None and not crossed:

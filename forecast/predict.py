@@ -612,14 +612,18 @@ def evaluate_log_mean(
         sl, stream = args
         size = out[..., sl].shape
         lx = {k: v[sl] for k, v in logx.items()}
-        shift = _log_shift(size, sl, stream, dtype, noise=noise, log_offset=log_offset, new_run=new_run)
+        # the mean first, then the noise: fewer block-sized arrays alive at once (they fit in cache)
         if kernel is not None:
-            loss = np.broadcast_to(kernel(lx), size)
+            loss = kernel(lx)
+            shift = _log_shift(size, sl, stream, dtype, noise=noise, log_offset=log_offset, new_run=new_run)
             if shift is not None:
-                loss = loss * np.exp(shift)
+                # in place when the kernel gave a fresh full-size array (one array fewer per block)
+                own = loss.shape == size and loss.flags.writeable and loss.base is None
+                loss = np.multiply(loss, np.exp(shift), out=loss if own else None)
             out[..., sl] = loss if exp else np.log(loss)
         else:
             value = np.broadcast_to(law.log_mean(th, lx, centre, np), size)
+            shift = _log_shift(size, sl, stream, dtype, noise=noise, log_offset=log_offset, new_run=new_run)
             if shift is not None:
                 value = value + shift
             out[..., sl] = np.exp(value) if exp else value
