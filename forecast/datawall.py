@@ -848,21 +848,9 @@ class WallForecast:
             # with_wall >= without by construction; clip float rounding so no "-0.0000" reaches a report
             q_cost = np.quantile(np.maximum(with_wall - without, 0.0), levels, axis=0)
         elif max_pairs is not None and max_pairs < self.n_mc:
-            n_s = self.n_samples
             rng = np.random.default_rng(np.random.SeedSequence([self.random_seed, 2000]))
             flat = rng.integers(0, self.n_mc, size=int(max_pairs))
-            without, with_wall = _paired_losses(
-                self._coef,
-                self._ln,
-                flat // n_s,
-                flat % n_s,
-                (self.years - self.scenario.base_year).astype(float),
-                repeats=bool(np.any(self._ln["ln_ep"] > 0)),
-                chunk_elements=self._chunk,
-                law=self.fit.law,
-                centre=self.fit.centre,
-                dtype=np.float32,
-            )
+            without, with_wall = self._pair_losses(flat)
             cost = np.maximum(with_wall - without, 0.0)
             # year-major copies: quantiles along contiguous rows sort much faster
             q_without, q_with, q_cost = (
