@@ -54,6 +54,7 @@ _LAZY: dict[str, str] = {
     "FitFileError": "forecast.fit",
     "load_fit": "forecast.fit",
     "Frontier": "forecast.frontier",
+    "IdentifiabilityWarning": "forecast.identify",
     "Law": "forecast.laws",
     "get_law": "forecast.laws",
     "ScalingModel": "forecast.model",
@@ -87,6 +88,7 @@ __all__ = [  # the same names as _LAZY (tests/test_import.py checks)
     "FitJob",
     "Forecast",
     "Frontier",
+    "IdentifiabilityWarning",
     "Law",
     "Observations",
     "PointFit",
@@ -167,6 +169,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing here runs
     from forecast.datawall import WallForecast, compare_text, data_wall
     from forecast.fit import ConvergenceWarning, Diagnostics, Fit, FitFileError, load_fit
     from forecast.frontier import Frontier
+    from forecast.identify import IdentifiabilityWarning
     from forecast.laws import Law, get_law
     from forecast.model import ScalingModel
     from forecast.parallel import FitJob, fit_many

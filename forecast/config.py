@@ -19,6 +19,11 @@ INTERVAL_KIND: str = "equal-tailed"
 DEFAULT_SEED: int = 20240601
 """Seed used by the CLI and the demo when the user gives none."""
 
+IDENTIFIED_CONTRACTION: float = 0.5
+"""Least posterior-to-prior contraction (``1 - width_post / width_prior`` of the 90% interval) for an
+answer (the compute-optimal split, the data wall) to count as identified by the data
+(:mod:`forecast.identify`)."""
+
 
 @dataclass(frozen=True)
 class Gate:

@@ -28,7 +28,6 @@ MAX_PARAMS = 1e16
 MAX_TOKENS = 1e18
 MAX_LOSS_NATS = 12.0
 MIN_LOSS_NATS = 1e-4
-LOCKSTEP_CORRELATION = 0.995
 FLOPS_RTOL_WARN = 0.5
 """A given ``flops`` more than 50% off ``6 N D`` earns a :class:`DataWarning` (attention FLOPs and
 other conventions move it by tens of percent)."""
@@ -39,6 +38,34 @@ RESERVED_FAMILIES = ("new", "population")
 _DEFAULT_NA = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
                "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 """What ``pandas.read_csv`` reads as missing; in name columns (family, run) these are names."""
+LOCKSTEP_SPREAD = 0.15
+"""Runs of a family spread less than this (decades) across their line in (log10 N, log10 D) are in
+lock-step: runs on a compute-optimal line spread by 0.03-0.08 decades (Porian et al. 2024), an IsoFLOP
+sweep by about 0.5 (Chinchilla)."""
+LOCKSTEP_MIN_RUNS = 5
+"""Families with fewer distinct (N, D) points are not judged: four points or fewer often lie near a line by
+chance (the demo's 4-run family spreads by 0.08 decades though its runs were drawn off any line)."""
+EPOCHS_RTOL = 0.05
+"""Largest relative mismatch allowed between ``epochs`` and ``tokens / unique_tokens``."""
+
+
+def lockstep_spread(log_params, log_tokens) -> float:
+    """Spread (sd, in the inputs' log units) of runs across the principal line of (log N, log D).
+
+    The smaller singular value of the centred points over sqrt(runs): zero
+    when every run lies on one line (N and D in lock-step), whatever its slope.
+
+    Examples
+    --------
+    >>> n = np.array([8.0, 9.0, 10.0])
+    >>> lockstep_spread(n, n + 1.3)
+    0.0
+    """
+    x = np.column_stack([np.asarray(log_params, dtype=float), np.asarray(log_tokens, dtype=float)])
+    if len(x) < 3:
+        return float("nan")
+    x = x - x.mean(axis=0)
+    return round(float(np.linalg.svd(x, compute_uv=False)[1] / np.sqrt(len(x))), 12)
 
 
 class DataValidationError(ValueError):
@@ -496,21 +523,29 @@ class Observations:
                 DataWarning,
                 stacklevel=3,
             )
+        locked = []
         for fam in families:
             sub = out[out["family"] == fam]
-            if len(sub) >= 3:
-                ln, ld = np.log(sub["params"]), np.log(sub["tokens"])
-                if ln.std() > 0 and ld.std() > 0:
-                    r = float(np.corrcoef(ln, ld)[0, 1])
-                    if abs(r) > LOCKSTEP_CORRELATION:
-                        warnings.warn(
-                            f"in family '{fam}' params and tokens move in lock-step (correlation "
-                            f"of their logs {r:.3f}): the data cannot separate the parameter "
-                            "term from the data term, so that split comes from the prior and "
-                            "pooling; vary N and D independently to identify it",
-                            DataWarning,
-                            stacklevel=3,
-                        )
+            ln, ld = np.log10(sub["params"]), np.log10(sub["tokens"])
+            distinct = len(sub.drop_duplicates(["params", "tokens"]))
+            if distinct >= LOCKSTEP_MIN_RUNS and lockstep_spread(ln, ld) < LOCKSTEP_SPREAD:
+                r = float(np.corrcoef(ln, ld)[0, 1]) if ln.std() > 0 and ld.std() > 0 else float("nan")
+                locked.append((fam, r, lockstep_spread(ln, ld)))
+        if locked:
+            names = ", ".join(f"'{f}'" for f, _, _ in locked[:3]) + (
+                f" and {len(locked) - 3} more" if len(locked) > 3 else "")
+            corr = ", ".join(f"{r:.3f}" for _, r, _ in locked)
+            warnings.warn(
+                f"in {len(locked)} of {len(families)} families ({names}) params and tokens move in "
+                f"lock-step: the runs lie on one line in (log N, log D) (spread across it at most "
+                f"{max(s for _, _, s in locked):.2f} decades; correlation of the logs {corr}), as runs on a "
+                "compute-optimal line do. The data cannot separate the parameter term from the data term, "
+                "so the compute-optimal split and the data wall come from the prior; vary N and D "
+                "independently (several sizes at one compute) to identify them, or fit the compute law "
+                "for questions about loss alone",
+                DataWarning,
+                stacklevel=3,
+            )
         cols = ["family", "params", "tokens", "loss", "flops"] + [
             c for c in ("unique_tokens", "epochs", "run") if c in out
         ]

@@ -463,6 +463,8 @@ class WallForecast:
             np.asarray(draws["wall_year"]), np.asarray(draws["wall_date"]), years, chunk_elements
         )
         self._p_at_start = at_start / max(1, int(self._year_counts.sum()))
+        self.identification = None
+        """:class:`forecast.identify.Identification` of the split that sets the demand (None: fixed rule)."""
         if fit is None:
             tpp = _describe_input(scenario.tokens_per_param)
             self.demand = f"a fixed {tpp} tokens per parameter"
@@ -560,6 +562,7 @@ class WallForecast:
             f"would need more text than the usable stock (used {times}) {when} (median; "
             f"{DEFAULT_CI:.0%} interval {low} to {high}). "
             f"P(wall by {by}) = {p_by:.2f}, from {self.n_mc:,} Monte Carlo samples." + self._efficiency_text()
+            + ("" if self.identified else f" {self.identification.reason}")
         )
 
     def _efficiency_text(self) -> str:
@@ -748,6 +751,16 @@ class WallForecast:
 
     def __repr__(self) -> str:
         return f"WallForecast({self.text})"
+
+    @property
+    def identified(self) -> bool:
+        """Whether the data identify the wall: the fitted split that sets the demand is identified.
+
+        Always True for a fixed tokens-per-parameter rule. When False the
+        reason is in :attr:`identification` and in :attr:`text`, and
+        :func:`data_wall` raised an :class:`forecast.IdentifiabilityWarning`.
+        """
+        return True if self.identification is None else bool(self.identification.identified)
 
     # ------------------------------------------------------------- demand
     def _mc_demand_line(self) -> tuple[np.ndarray, np.ndarray]:
@@ -1157,7 +1170,7 @@ def data_wall(
             "base_year": base,
         }
     )
-    return WallForecast(
+    wall = WallForecast(
         draws=draws,
         scenario=scenario,
         years=yrs,
@@ -1172,6 +1185,17 @@ def data_wall(
         family=family,
         min_yearly_gain=float(min_yearly_gain),
     )
+    if fit is not None:
+        from forecast.identify import identify_split
+
+        # judged at the frontier compute of the first and last year (sample medians)
+        budgets = np.exp(np.median(ln["ln_c0"]) + np.median(ln["ln_g"]) * (yrs[[0, -1]] - base))
+        wall.identification = identify_split(
+            fit, family=family, flops=budgets,
+            answer="the data wall (its token demand is the fitted compute-optimal split)",
+        )
+        wall.identification.warn(stacklevel=2)
+    return wall
 
 
 # ----------------------------------------------------------------- comparing

@@ -224,6 +224,18 @@ class Frontier:
     _optimum: Callable[[np.ndarray], dict[str, np.ndarray]] | None = field(default=None, repr=False)
     """L*, N*, D* at log budgets broadcast against the draws (kept to extend the frontier on demand)."""
     _floor: np.ndarray | None = field(default=None, repr=False)
+    identification: Any = field(default=None, repr=False)
+    """:class:`forecast.identify.Identification` of the split: whether the data identify it, and why."""
+
+    @property
+    def identified(self) -> bool:
+        """Whether the data identify the split (tokens per parameter); the reason is in ``identification``.
+
+        False when the runs cannot separate the parameter term from the data term (N and D in lock-step)
+        or the posterior of the split is barely narrower than its prior; an
+        :class:`forecast.IdentifiabilityWarning` was raised when the frontier was made.
+        """
+        return True if self.identification is None else bool(self.identification.identified)
 
     @property
     def flops(self) -> np.ndarray:
@@ -234,7 +246,9 @@ class Frontier:
         return (
             f"Frontier({self.fit_info.get('law', '?')} law, family={self.family!r}, "
             f"{self.draws.sizes['flops']} budget(s) {self.flops.min():.3g}-{self.flops.max():.3g} FLOP, "
-            f"{self.fit_info.get('method', '')})"
+            f"{self.fit_info.get('method', '')}"
+            + ("" if self.identified else f"; {self.identification.reason}")
+            + ")"
         )
 
     def _allocation(self, name: str) -> xr.DataArray:
@@ -540,10 +554,51 @@ def frontier(fit: Fit, flops, family: str = "population", random_seed: int | Non
             )
     ds = xr.Dataset({k: data[k] for k in QUANTITIES if k in data})
     info = {**fit_info(fit), "method": method}
+    identification = None
+    if "params" in data:
+        from forecast.identify import identify_split
+
+        identification = identify_split(fit, family=family, flops=[values.min(), values.max()])
+        identification.warn(stacklevel=3)
+        info["identified"] = identification.identified
     return Frontier(
         draws=ds,
         family=family,
         fit_info=info,
         _optimum=optimum,
         _floor=None if floor is None else np.asarray(floor, dtype=float),
+        identification=identification,
     )
+
+
+def optimum_function(law, theta: Mapping[str, np.ndarray], centre: Mapping[str, float]):
+    """The compute-optimal N*, D*, L* of sampled-space ``theta`` as a function of log budgets, or None.
+
+    The same optimum :func:`frontier` uses (closed form for the Chinchilla and
+    data-constrained laws, grid search for other laws of N and D), for any
+    parameter draws, e.g. prior draws in :mod:`forecast.identify`. Returns
+    None for a law with no split of compute (the compute law).
+
+    Examples
+    --------
+    >>> from forecast.laws import get_law
+    >>> from forecast.testing import BESIROGLU_2024 as p
+    >>> law = get_law("chinchilla")
+    >>> c = {"params": 0.0, "tokens": 0.0}
+    >>> opt = optimum_function(law, {k: np.asarray([v]) for k, v in law.from_user(p, c, np).items()}, c)
+    >>> out = opt(np.log([5.76e23]))
+    >>> round(float(out["tokens"][0, 0] / out["params"][0, 0]), 1)
+    18.4
+    """
+    if law.name in ("chinchilla", "data_constrained"):
+        user = law.to_user(theta, centre, np)
+        chin = {k: np.asarray(user[k])[..., None] for k in ("E", "A", "B", "alpha", "beta")}
+
+        def closed(log_flops):
+            n, d, loss = _closed_form(chin, np.exp(np.asarray(log_flops)))
+            return {"params": n, "tokens": d, "loss": loss}
+
+        return closed
+    if set(law.inputs) == {"params", "tokens"}:
+        return lambda log_flops: numeric_optimal(law, theta, centre, log_flops)
+    return None

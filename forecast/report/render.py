@@ -295,6 +295,8 @@ def _frontier_sentences(frontier, table: pd.DataFrame, ci: float) -> list[str]:
         family, f"family '{family}'"
     )
     head = f"At the largest budget in the report, {F.flop(biggest)} FLOP, the compute-optimal model for {who}"
+    if not getattr(frontier, "identified", True):
+        head = "Not identified by these data (the split comes mostly from the prior; see below): " + head[0].lower() + head[1:]
     parts = []
     if {"params", "tokens"} <= set(at.index):
         parts.append(
@@ -694,6 +696,10 @@ def _returns_table(frontier, ci: float) -> Table | None:
 
 def _wall_section(wall, ci: float, figure) -> dict[str, Any]:
     out: dict[str, Any] = {"text": str(getattr(wall, "text", "")), "figure": figure, "tables": []}
+    ident = getattr(wall, "identification", None)
+    out["identification"] = None if ident is None or ident.identified else ident.reason
+    if out["identification"]:
+        out["text"] = out["text"].replace(" " + out["identification"], "")  # said once, in the banner
     assumptions = wall.assumptions()
     out["tables"].append(
         _frame_table(
@@ -1057,7 +1063,11 @@ def _build_context(
     if frontier is not None:
         ftable = _frontier_rows(frontier, ci)
         answers += _frontier_sentences(frontier, ftable, ci)
+        ident = getattr(frontier, "identification", None)
+        if ident is not None and not ident.identified:
+            answers.append(ident.reason)
         frontier_block = {
+            "identification": None if ident is None or ident.identified else ident.reason,
             "table": _frontier_table(ftable, ci),
             "returns": _returns_table(frontier, ci),
             "figure": sink(
