@@ -12,8 +12,10 @@ Commands: ``demo``, ``fit``, ``predict``, ``wall``, ``report``, ``capabilities``
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -95,7 +97,33 @@ def _console() -> Console:
     return Console(file=sys.stdout, highlight=False, width=width, soft_wrap=False)
 
 
+# Python spellings in the package's messages and the command-line flags that do the same
+_PY_TO_CLI = (
+    (re.compile(r"pass family='<column>', or family_name='\.\.\.'"), "pass --family-col COLUMN, or --family-name NAME"),
+    (re.compile(r"pass (\w+)='<column>'"), lambda m: f"pass --{m.group(1).replace('_', '-')}-col COLUMN"),
+    (re.compile(r"family_name='\.\.\.'"), "--family-name NAME"),
+    (re.compile(r"run more tune/draws, raise target_accept"), "run more --tune/--draws, raise --target-accept"),
+    (re.compile(r"ScalingModel\(law='compute'\); on the command line --law compute"), "--law compute"),
+    (re.compile(r"give params= or tokens= with flops="), "give --params or --tokens with --flops"),
+    (re.compile(r"family='new'"), "--family new"),
+)
+
+
+def cli_words(text: str) -> str:
+    """The package's message with Python spellings replaced by the command line's flags.
+
+    Examples
+    --------
+    >>> cli_words("column 'n' (params) is missing; pass params='<column>' to name the column that holds it")
+    "column 'n' (params) is missing; pass --params-col COLUMN to name the column that holds it"
+    """
+    for pattern, repl in _PY_TO_CLI:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def _error(message: str, details: Sequence[str] = ()) -> typer.Exit:
+    message, details = cli_words(str(message)), [cli_words(str(d)) for d in details]
     one_line = " ".join(str(message).split())
     typer.echo(f"error: {one_line}", err=True)
     for line in details:
@@ -104,7 +132,7 @@ def _error(message: str, details: Sequence[str] = ()) -> typer.Exit:
 
 
 def _warn(message: str) -> None:
-    typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+    typer.echo(f"warning: {' '.join(cli_words(str(message)).split())}", err=True)
 
 
 @contextmanager
@@ -147,6 +175,8 @@ def _user_errors() -> Iterator[None]:
         finally:
             shown: set[str] = set()
             for w in caught:
+                if w.category.__name__ == "IdentifiabilityWarning":
+                    continue  # each command prints the verdict beside the answer it concerns
                 own = w.category.__module__.startswith("forecast")
                 text = str(w.message) if own else f"[{w.category.__name__}] {w.message}"
                 # summary() warns on every call; one line per distinct warning is enough
@@ -191,18 +221,26 @@ def parse_numbers(text: str | None, *, option: str) -> np.ndarray | None:
 
 
 def parse_range(text: str | None, *, option: str) -> tuple[float, float] | None:
-    """Parse ``LOW:HIGH`` (a 90% interval) into two floats with ``LOW <= HIGH``.
+    """Parse ``LOW:HIGH`` (a 90% interval) into two floats with ``LOW <= HIGH``; one number is a fixed value.
 
     Examples
     --------
     >>> parse_range("1e14:1e15", option="--stock")
     (100000000000000.0, 1000000000000000.0)
+    >>> parse_range("1e15", option="--stock")
+    (1000000000000000.0, 1000000000000000.0)
     """
     if text is None:
         return None
     parts = str(text).split(":")
+    if len(parts) == 1:
+        value = float(parse_numbers(parts[0], option=option)[0]) if "," not in parts[0] else None
+        if value is not None:
+            return value, value
     if len(parts) != 2:
-        raise UserError(f"{option} must be LOW:HIGH (a 90% interval, e.g. {option} 1e14:1e15), got {text!r}")
+        raise UserError(
+            f"{option} must be a number or LOW:HIGH (a 90% interval, e.g. {option} 1e14:1e15), got {text!r}"
+        )
     low, high = (parse_numbers(p, option=option)[0] for p in parts)
     if low > high:
         raise UserError(f"{option}: LOW must not exceed HIGH, got {text!r}")
@@ -315,6 +353,29 @@ def _parameter_table(fit: Fit, ci: float = DEFAULT_CI):
     return table
 
 
+def _print_notes(console: Console, forecast_) -> None:
+    """The forecast's notes: which family the default chose, and how N and D were set from compute alone."""
+    for key in ("family_note", "split_note"):
+        if forecast_.fit_info.get(key):
+            text = forecast_.fit_info[key]
+            console.print(cli_words(text[0].upper() + text[1:] + "."))
+
+
+def _print_identification(console: Console, fit: Fit, answer: str, *, family: str = "population",
+                          flops=None) -> bool:
+    """Print whether the data identify ``answer`` (a split of compute, the data wall); True if they do."""
+    from forecast.identify import identify_split
+
+    if family not in fit.families and family not in ("new", "population"):
+        family = "population"
+    ident = identify_split(fit, family=family, flops=flops, answer=answer)
+    if not ident.identified:
+        console.print(f"[bold]NOT IDENTIFIED:[/bold] {cli_words(ident.reason)}")
+    elif {"params", "tokens"} <= set(fit.law.inputs):
+        console.print(f"Identified: {cli_words(ident.reason)}")
+    return ident.identified
+
+
 def _gate_line(fit: Fit) -> str:
     """One line with the convergence gate's verdict and, on failure, the reasons."""
     d = fit.diagnostics()
@@ -395,11 +456,10 @@ def _describe(value) -> str:
 
 # --------------------------------------------------------------- pieces
 def optimal_allocation(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
-    """Compute-optimal ``params`` and ``tokens`` at each budget: the posterior median of the population's.
+    """Compute-optimal ``params`` and ``tokens`` at each budget: the posterior median of the typical family's.
 
-    A forecast "at compute C" needs a split of C into N and D; the CLI uses the
-    typical family's compute-optimal split so that the band shows the loss the
-    next run would reach if it were sized by this fit.
+    The same split :meth:`forecast.Fit.predict` uses for ``flops`` alone
+    (:func:`forecast.predict.frontier_split`).
 
     Examples
     --------
@@ -408,19 +468,10 @@ def optimal_allocation(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
     >>> 10 < float(alloc["tokens"][0] / alloc["params"][0]) < 30
     True
     """
-    from forecast.frontier import frontier
+    from forecast.predict import frontier_split
 
-    opt = frontier(fit, np.asarray(flops, dtype=float), family="population").draws
-    return {k: opt[k].median(("chain", "draw")).values for k in ("params", "tokens")}
-
-
-def _budget_inputs(fit: Fit, flops: np.ndarray) -> dict[str, np.ndarray]:
-    """Inputs for a forecast at compute budgets, whatever the law needs."""
-    if "params" in fit.law.inputs or "tokens" in fit.law.inputs:
-        _needs_frontier(fit, "a forecast at a compute budget alone")
-        alloc = optimal_allocation(fit, flops)
-        return {"params": alloc["params"], "tokens": flops / (6.0 * alloc["params"])}
-    return {"flops": flops}
+    params, tokens, _, _ = frontier_split(fit, np.asarray(flops, dtype=float), ["population"])
+    return {"params": params, "tokens": tokens}
 
 
 def _scale_up_forecast(fit: Fit, families: Sequence[str], *, flops: np.ndarray | None = None):
@@ -430,21 +481,71 @@ def _scale_up_forecast(fit: Fit, families: Sequence[str], *, flops: np.ndarray |
     if flops is None:
         top = float(fit.observations.table["flops"].max())
         flops = np.asarray([top * s for s in SCALE_UPS])
-    return predict(fit, **_budget_inputs(fit, np.asarray(flops, dtype=float)), family=list(families))
+    # compute alone: Python's predict puts a law of N and D on the compute-optimal frontier and says so
+    return predict(fit, flops=np.asarray(flops, dtype=float), family=list(families))
 
 
-def _scenario(name: str, *, stock=None, compute_growth=None, tokens_per_param=None, **more):
-    """A named scenario with the command line's overrides (90% intervals, or a number when LOW == HIGH).
+# ------------------------------------------------ scenario options, shared by `wall` and `report --wall`
+ScenarioName = Annotated[str, typer.Option("--scenario", help="Named scenario: epoch2024 (Villalobos et al. 2024).")]
+Stock = Annotated[
+    str | None,
+    typer.Option(
+        "--stock",
+        help="Effective stock of usable text in tokens: a number (1e15) or a 90% interval LOW:HIGH (1e14:1e15).",
+    ),
+]
+ComputeGrowth = Annotated[
+    str | None,
+    typer.Option(
+        "--compute-growth",
+        help="Growth of frontier training compute per year: a number (4.5 for 4.5x) or a 90% interval "
+        "LOW:HIGH (4:5).",
+    ),
+]
+TokensPerParam = Annotated[
+    float | None,
+    typer.Option(
+        "--tokens-per-param",
+        help="Also forecast with a fixed tokens-per-parameter rule (Epoch's method; 20 in their projection) "
+        "in place of the fitted frontier, and compare the two.",
+    ),
+]
+Samples = Annotated[int, typer.Option("--samples", min=10, help="Monte Carlo samples of the data wall.")]
 
+
+def scenario_from_options(
+    name: str = "epoch2024", *, stock: str | None = None, compute_growth: str | None = None,
+    tokens_per_param: float | None = None,
+    **more,
+):
+    """The scenario the command line's options describe: a named scenario with its overrides.
+
+    One helper for every command that takes scenario options (``wall``,
+    ``report --wall``); an option added here is added to both. Interval
+    options take a number (a fixed value) or ``LOW:HIGH`` (a 90% interval).
     ``more`` are further Scenario overrides, e.g. from :func:`efficiency_overrides`.
+
+    Examples
+    --------
+    >>> scenario_from_options(stock="1e15").stock
+    1000000000000000.0
     """
     from forecast.datawall import Scenario
 
     builders = {"epoch2024": Scenario.epoch2024}
     if name not in builders:
-        raise UserError(f"unknown scenario {name!r}; known scenarios: {', '.join(builders)}")
+        close = difflib.get_close_matches(name, list(builders), n=1)
+        raise UserError(
+            f"unknown scenario {name!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
+            f"known scenarios: {', '.join(builders)}"
+        )
+    if tokens_per_param is not None and not (math.isfinite(tokens_per_param) and tokens_per_param > 0):
+        raise UserError(f"--tokens-per-param must be a positive number, got {tokens_per_param!r}")
     overrides = {}
-    for field, value in (("stock", stock), ("compute_growth", compute_growth)):
+    for field, value in (
+        ("stock", parse_range(stock, option="--stock")),
+        ("compute_growth", parse_range(compute_growth, option="--compute-growth")),
+    ):
         if value is not None:
             overrides[field] = value[0] if value[0] == value[1] else value
     return builders[name](tokens_per_param=tokens_per_param, **overrides, **more)
@@ -527,6 +628,35 @@ def _data_wall(fit: Fit | None, scenario, *, samples: int, seed: int, console: C
     how = "the fitted frontier" if fit is not None else "a fixed tokens-per-parameter rule"
     with console.status(f"Simulating the data wall from {how} ({samples} Monte Carlo samples)..."):
         return data_wall(fit, scenario, n_samples=samples, random_seed=seed, **options)
+
+
+def _read_runs(path: Path, mapping: dict[str, str | None], *, min_points: int):
+    """Observations from a CSV, with "did you mean" for a column name that is not in the table."""
+    import pandas as pd
+
+    from forecast.data import Observations
+
+    if path.is_file():
+        try:
+            header = list(pd.read_csv(path, nrows=0).columns)
+        except Exception:  # noqa: BLE001 - Observations.from_csv says what is wrong with the file
+            header = []
+        problems = []
+        for name, col in mapping.items():
+            if name == "family_name" or col is None or not header or col in header:
+                continue
+            if name == "family" and mapping.get("family_name") is not None:
+                continue
+            if name == "tokens" and col == "tokens" and (mapping.get("flops") or "flops") in header:
+                continue  # tokens come from flops / (6 N)
+            close = difflib.get_close_matches(col, header, n=1, cutoff=0.5)
+            flag = f"--{name.replace('_', '-')}-col"
+            hint = f"did you mean {flag} {close[0]}?" if close else f"name it with {flag} COLUMN"
+            extra = " (or --family-name NAME if every row is one family)" if name == "family" else ""
+            problems.append(f"no column '{col}' ({name}): {hint}{extra}")
+        if problems:
+            raise UserError(f"{path.name}: " + "; ".join(problems) + f". Its columns: {', '.join(header)}")
+    return Observations.from_csv(path, min_points=min_points, **mapping)
 
 
 # --------------------------------------------------------------- options
@@ -642,7 +772,7 @@ def demo(
         families = ["new", *fit.families]
         forecast_ = _scale_up_forecast(fit, families)
         frontier = fit.frontier(FRONTIER_FLOPS)
-        scenario = _scenario("epoch2024", tokens_per_param=20.0)
+        scenario = scenario_from_options("epoch2024", tokens_per_param=20.0)
         wall = _data_wall(fit, scenario, samples=samples, seed=seed, console=console)
         # Epoch's own method (a fixed 20 tokens per parameter) on the same scenario, for comparison
         fixed_rule = _data_wall(None, scenario, samples=samples, seed=seed, console=console)
@@ -727,16 +857,41 @@ def fit(
             help="Add a shared offset per run (needs --run-col; only when several runs share a model size).",
         ),
     ] = False,
+    epochs_col: Annotated[
+        str | None, typer.Option(help="Column holding epochs (checked against tokens / unique tokens).")
+    ] = None,
+    min_points: Annotated[
+        int, typer.Option(min=1, help="Fewest distinct (N, D) points a family must have.")
+    ] = 3,
+    likelihood: Annotated[
+        str, typer.Option(help="Noise on log loss: student_t (robust to a bad run) or normal.")
+    ] = "student_t",
+    noise_pooling: Annotated[
+        str,
+        typer.Option(help="Noise scale sigma: complete (one shared by all families) or none (one per family)."),
+    ] = "complete",
+    spread_prior: Annotated[
+        str, typer.Option(help="Prior on the spread between families: lognormal, gamma or halfnormal.")
+    ] = "lognormal",
     draws: Draws = SAMPLER.draws,
     tune: Tune = SAMPLER.tune,
     chains: Chains = SAMPLER.chains,
+    target_accept: Annotated[
+        float,
+        typer.Option(
+            min=0.5, max=0.999, help="Target acceptance rate of the step size; raise it (0.99) on divergences."
+        ),
+    ] = SAMPLER.target_accept,
+    sampler: Annotated[str, typer.Option(help="nutpie (fast, compiled) or pymc (PyMC's own NUTS).")] = "nutpie",
+    adaptation: Annotated[
+        str, typer.Option(help="nutpie's mass-matrix adaptation: low_rank or diag.")
+    ] = SAMPLER.adaptation,
     seed: Seed = DEFAULT_SEED,
     ci: Ci = DEFAULT_CI,
     progress: Progress = True,
 ) -> None:
     """Fit a hierarchical scaling law to a CSV of runs and save it."""
     with _user_errors():
-        from forecast.data import Observations
         from forecast.model import ScalingModel
 
         console = _console()
@@ -746,7 +901,21 @@ def fit(
         if data.is_dir():
             raise UserError(f"{data} is a folder; give the CSV file of runs")
         _writable(out, out.with_suffix(".json"))
-        model = ScalingModel(law=law, pooling=parse_pooling(pool), run_effects=run_effects)
+        from forecast.laws import LAWS
+
+        if law not in LAWS:
+            close = difflib.get_close_matches(law, list(LAWS), n=1)
+            raise UserError(
+                f"unknown law {law!r}{f' (did you mean {close[0]!r}?)' if close else ''}; "
+                f"known laws: {', '.join(LAWS)}"
+            )
+        pooling = parse_pooling(pool)
+        if noise_pooling != "complete":
+            pooling = {p: pooling for p in ScalingModel(law=law).law.params} if isinstance(pooling, str) else pooling
+            pooling = {**pooling, "sigma": noise_pooling}
+        model = ScalingModel(
+            law=law, pooling=pooling, run_effects=run_effects, likelihood=likelihood, spread_prior=spread_prior
+        )
         mapping = {
             "family": family_col,
             "params": params_col,
@@ -755,13 +924,15 @@ def fit(
             "flops": flops_col,
             "unique_tokens": unique_tokens_col,
             "run": run_col,
+            "epochs": epochs_col,
             "family_name": family_name,
         }
-        obs = Observations.from_csv(data, **mapping)
+        obs = _read_runs(data, mapping, min_points=min_points)
         console.print(f"Data: {obs!r}")
         console.print(f"Fitting {model.law.formula}: {chains} chains x {draws} draws...")
         result = model.fit(
-            obs, draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress, warn=False
+            obs, draws=draws, tune=tune, chains=chains, random_seed=seed, progressbar=progress, warn=False,
+            target_accept=target_accept, sampler=sampler, adaptation=adaptation,
         )
         saved = result.save(out)
         console.print(_parameter_table(result, ci))
@@ -785,10 +956,10 @@ def predict(
     family: Annotated[
         str,
         typer.Option(
-            help="A fitted family, 'new' (a family not seen, drawn from the population), "
-            "or several comma-separated."
+            help="A fitted family, 'new' (a family not seen, drawn from the population), or several "
+            "comma-separated. Default 'auto': the fit's family when it has one, else 'new'."
         ),
-    ] = "new",
+    ] = "auto",
     grid: Annotated[bool, typer.Option("--grid", help="Cross every --params with every --tokens.")] = False,
     ci: Ci = DEFAULT_CI,
     noise: Annotated[
@@ -828,14 +999,8 @@ def predict(
             raise UserError("--family is empty; give a fitted family name or 'new'")
         _writable(csv)
         loaded = _load(model)
-        loaded._resolve_families(families)  # an unknown family fails before any work
-        note = None
-        if set(given) == {"flops"} and "flops" not in loaded.law.inputs:
-            given = _budget_inputs(loaded, given["flops"])
-            note = (
-                "N and D at each budget: the compute-optimal split of the typical family "
-                "(posterior median); give --params or --tokens with --flops to choose the split."
-            )
+        if families != ["auto"]:
+            loaded._resolve_families(families)  # an unknown family fails before any work
         result = run_predict(
             loaded,
             **given,
@@ -850,8 +1015,11 @@ def predict(
             console.print(f"(first {MAX_PRINTED_ROWS} of {len(table):,} rows" + (f"; all in {csv})" if csv
                           else "; add --csv FILE for all of them)"))
         console.print(_noise_caption(result.include_noise, ci))
-        if note:
-            console.print(note)
+        _print_notes(console, result)
+        if "split_note" in result.fit_info:
+            _print_identification(console, loaded, "the compute-optimal split behind these budgets",
+                                  family=families[0] if len(families) == 1 else "population",
+                                  flops=result.draws["flops"].values)
         console.print(_gate_line(loaded))
         if csv is not None:
             from forecast.fit import atomic_write
@@ -864,29 +1032,11 @@ def predict(
 @app.command()
 def wall(
     model: ModelPath,
-    scenario: Annotated[
-        str, typer.Option(help="Named scenario: epoch2024 (Villalobos et al. 2024).")
-    ] = "epoch2024",
-    stock: Annotated[
-        str | None,
-        typer.Option(
-            help="Effective stock of usable text in tokens, 90% interval LOW:HIGH (e.g. 1e14:1e15)."
-        ),
-    ] = None,
-    compute_growth: Annotated[
-        str | None,
-        typer.Option(
-            help="Growth of frontier training compute per year, 90% interval LOW:HIGH (e.g. 4:5 for 4-5x)."
-        ),
-    ] = None,
-    tokens_per_param: Annotated[
-        float | None,
-        typer.Option(
-            help="Also forecast with a fixed tokens-per-parameter rule (Epoch's method; 20 in their "
-            "projection) in place of the fitted frontier, and compare the two."
-        ),
-    ] = None,
-    samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples.")] = 1000,
+    scenario: ScenarioName = "epoch2024",
+    stock: Stock = None,
+    compute_growth: ComputeGrowth = None,
+    tokens_per_param: TokensPerParam = None,
+    samples: Samples = 1000,
     seed: Seed = 0,
     csv: Annotated[Path | None, typer.Option(help="Also write P(wall by year) to this CSV.")] = None,
     efficiency_growth: EfficiencyGrowth = None,
@@ -901,15 +1051,11 @@ def wall(
     """When does the stock of human text run out? P(data wall by year) under a scenario."""
     with _user_errors():
         console = _console()
-        if tokens_per_param is not None and not (math.isfinite(tokens_per_param) and tokens_per_param > 0):
-            raise UserError(f"--tokens-per-param must be a positive number, got {tokens_per_param!r}")
         _writable(csv)
-        loaded = _load(model)
-        _needs_frontier(loaded, "the data wall")
-        scen = _scenario(
+        scen = scenario_from_options(
             scenario,
-            stock=parse_range(stock, option="--stock"),
-            compute_growth=parse_range(compute_growth, option="--compute-growth"),
+            stock=stock,
+            compute_growth=compute_growth,
             tokens_per_param=tokens_per_param,
             **efficiency_overrides(
                 efficiency_growth=efficiency_growth,
@@ -921,6 +1067,8 @@ def wall(
                 compute_cap=compute_cap,
             ),
         )
+        loaded = _load(model)
+        _needs_frontier(loaded, "the data wall")
         result = _data_wall(
             loaded, scen, samples=samples, seed=seed, console=console, min_yearly_gain=min_yearly_gain
         )
@@ -935,7 +1083,8 @@ def wall(
             + ", ".join(f"{float(k):.0%}: {_year(v)}" for k, v in q.items())
         )
         console.print(assumptions)
-        console.print(result.text)
+        ident = result.identification
+        console.print(result.text.replace(f" {ident.reason}", "") if ident is not None else result.text)
         loss = result.loss_by_year()
         console.print(
             "Loss reachable (nats/token, median) without / with the wall: "
@@ -944,6 +1093,9 @@ def wall(
                 for r in loss.iloc[:: max(1, len(loss) // 6)].itertuples()
             )
         )
+        if ident is not None:
+            verdict = "Identified" if ident.identified else "[bold]NOT IDENTIFIED[/bold]"
+            console.print(f"{verdict}: {cli_words(ident.reason)}")
         if fixed is not None:
             from forecast.datawall import compare_text
 
@@ -973,7 +1125,7 @@ def report(
         typer.Option("--out", "-o", help="Report file: .html (self-contained) or .md.", show_default=False),
     ],
     with_wall: Annotated[
-        bool, typer.Option("--wall", help="Add the data wall (Epoch AI 2024 scenario).")
+        bool, typer.Option("--wall", help="Add the data wall under the scenario the options below describe.")
     ] = False,
     flops: Annotated[
         str | None,
@@ -982,8 +1134,12 @@ def report(
         ),
     ] = None,
     family: Annotated[
-        str, typer.Option(help="Families to forecast, comma-separated ('new' = unseen).")
-    ] = "new",
+        str,
+        typer.Option(
+            help="Families to forecast, comma-separated ('new' = unseen). Default 'auto': the fit's family "
+            "when it has one, else 'new'."
+        ),
+    ] = "auto",
     title: Annotated[str | None, typer.Option(help="Report title.")] = None,
     figures: Annotated[
         bool,
@@ -991,7 +1147,11 @@ def report(
             "--figures/--no-figures", help="Embed figures (leave them out for a quick text report)."
         ),
     ] = True,
-    samples: Annotated[int, typer.Option(min=10, help="Monte Carlo samples of the data wall.")] = 1000,
+    scenario: ScenarioName = "epoch2024",
+    stock: Stock = None,
+    compute_growth: ComputeGrowth = None,
+    tokens_per_param: TokensPerParam = None,
+    samples: Samples = 1000,
     seed: Seed = 0,
 ) -> None:
     """Write a report (HTML or Markdown) of a saved fit: answers, diagnostics, forecasts, frontier, wall."""
@@ -1007,7 +1167,14 @@ def report(
         budgets = parse_numbers(flops, option="--flops")
         families = _families(family)
         _writable(out)
+        scen = scenario_from_options(
+            scenario, stock=stock, compute_growth=compute_growth, tokens_per_param=tokens_per_param
+        )
         loaded = _load(model)
+        if families == ["auto"]:
+            from forecast.predict import resolve_default_family
+
+            families = [resolve_default_family(loaded, "auto")[0]]
         loaded._resolve_families(families)  # an unknown family fails before any work
         # Budgets in FLOP need a law that maps compute to loss (directly, or through the frontier).
         forecasts = (
@@ -1017,10 +1184,15 @@ def report(
             else []
         )
         frontier = loaded.frontier(FRONTIER_FLOPS) if _splits_compute(loaded) else None
-        wall_ = None
+        wall_ = fixed = None
         if with_wall:
             _needs_frontier(loaded, "--wall")
-            wall_ = _data_wall(loaded, _scenario("epoch2024"), samples=samples, seed=seed, console=console)
+            wall_ = _data_wall(loaded, scen, samples=samples, seed=seed, console=console)
+            if tokens_per_param is not None:
+                fixed = _data_wall(None, scen, samples=samples, seed=seed, console=console)
+        elif any(v is not None for v in (stock, compute_growth, tokens_per_param)) or scenario != "epoch2024":
+            raise UserError("--scenario, --stock, --compute-growth and --tokens-per-param describe the data "
+                            "wall: add --wall")
         out.parent.mkdir(parents=True, exist_ok=True)
         with console.status("Writing the report (figures and tables)..."):
             written = write_report(
@@ -1032,7 +1204,15 @@ def report(
                 title=title,
                 fmt=fmt,
                 figures=figures,
+                compare_wall=fixed,
             )
+        if forecasts:
+            _print_notes(console, forecasts[0])
+        if frontier is not None:
+            _print_identification(console, loaded, "the compute-optimal split (tokens per parameter)",
+                                  flops=[FRONTIER_FLOPS.min(), FRONTIER_FLOPS.max()])
+        if wall_ is not None and wall_.identification is not None and not wall_.identification.identified:
+            console.print(f"[bold]NOT IDENTIFIED:[/bold] {cli_words(wall_.identification.reason)}")
         console.print(_gate_line(loaded))
         console.print(f"Wrote {written}.")
 

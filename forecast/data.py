@@ -42,9 +42,18 @@ LOCKSTEP_SPREAD = 0.15
 """Runs of a family spread less than this (decades) across their line in (log10 N, log10 D) are in
 lock-step: runs on a compute-optimal line spread by 0.03-0.08 decades (Porian et al. 2024), an IsoFLOP
 sweep by about 0.5 (Chinchilla)."""
-LOCKSTEP_MIN_RUNS = 5
-"""Families with fewer distinct (N, D) points are not judged: four points or fewer often lie near a line by
-chance (the demo's 4-run family spreads by 0.08 decades though its runs were drawn off any line)."""
+LOCKSTEP_MIN_RUNS = 6
+"""Families with fewer distinct (N, D) points are judged in lock-step only when they lie on a line exactly
+(spread below 0.01 decades): five points or fewer often lie near a line by chance (the demo's 4-run family
+spreads by 0.08 decades, a 5-run sweep at 5-80 tokens per parameter by 0.06, though their runs were drawn
+off any line)."""
+
+
+def is_lockstep(spread: float, distinct_points: int) -> bool:
+    """Whether a family whose runs spread ``spread`` decades across their line is in lock-step."""
+    if distinct_points < 3 or not np.isfinite(spread):
+        return False
+    return spread < (LOCKSTEP_SPREAD if distinct_points >= LOCKSTEP_MIN_RUNS else 0.01)
 EPOCHS_RTOL = 0.05
 """Largest relative mismatch allowed between ``epochs`` and ``tokens / unique_tokens``."""
 
@@ -528,7 +537,7 @@ class Observations:
             sub = out[out["family"] == fam]
             ln, ld = np.log10(sub["params"]), np.log10(sub["tokens"])
             distinct = len(sub.drop_duplicates(["params", "tokens"]))
-            if distinct >= LOCKSTEP_MIN_RUNS and lockstep_spread(ln, ld) < LOCKSTEP_SPREAD:
+            if is_lockstep(lockstep_spread(ln, ld), distinct):
                 r = float(np.corrcoef(ln, ld)[0, 1]) if ln.std() > 0 and ld.std() > 0 else float("nan")
                 locked.append((fam, r, lockstep_spread(ln, ld)))
         if locked:

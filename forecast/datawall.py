@@ -958,7 +958,10 @@ class WallForecast:
         table = self.scenario.assumptions()
         if self.fit is not None and self.scenario.tokens_per_param is not None:
             at = table["assumption"] == "tokens_per_param"
-            table.loc[at, "value"] = "ignored: demand comes from the fit"
+            table.loc[at, "value"] = (
+                f"{_describe_input(self.scenario.tokens_per_param)}: used by the fixed-rule comparison only; "
+                "this forecast's demand comes from the fit"
+            )
         return pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
 
     def compare(self, other: WallForecast) -> str:

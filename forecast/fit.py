@@ -315,8 +315,12 @@ class Fit:
         names = [family] if isinstance(family, str) else list(family)
         unknown = [n for n in names if n not in self.families and n not in ("new", "population")]
         if unknown:
+            import difflib
+
+            close = difflib.get_close_matches(str(unknown[0]), [*self.families, "new", "population"], n=1)
+            guess = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(
-                f"unknown family {unknown[0]!r}; fitted families: {', '.join(self.families)} "
+                f"unknown family {unknown[0]!r}{guess}; fitted families: {', '.join(self.families)} "
                 "(or 'new' for a family not seen, 'population' for the typical family)"
             )
         return names
@@ -411,10 +415,13 @@ class Fit:
         return df
 
     # ------------------------------------------------------- predictions
-    def predict(self, params=None, tokens=None, flops=None, *, family="new", include_noise=False,
+    def predict(self, params=None, tokens=None, flops=None, *, family="auto", include_noise=False,
                 random_seed: int | None = 0, **options):
         """Posterior predictive loss at new scales; see :func:`forecast.predict.predict`.
 
+        ``family="auto"`` (default) forecasts the fitted family when the fit
+        has one, else a new family (``"new"``), and the forecast says which.
+        ``flops`` alone is evaluated on the compute-optimal frontier.
         ``options`` pass through (``unique_tokens=``, ``precision=``, ``run=``).
         """
         from forecast.predict import predict

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import DEFAULT_CI, IDENTIFIED_CONTRACTION, quantile_bounds
-from forecast.data import LOCKSTEP_MIN_RUNS, LOCKSTEP_SPREAD, lockstep_spread
+from forecast.data import LOCKSTEP_MIN_RUNS, LOCKSTEP_SPREAD, is_lockstep, lockstep_spread
 
 if TYPE_CHECKING:
     from forecast.fit import Fit
@@ -70,8 +70,9 @@ def lockstep_table(fit_or_obs) -> pd.DataFrame:
     pandas.DataFrame
         Columns ``family, runs, log_correlation, spread_decades, lockstep``;
         ``lockstep`` is True when the spread is below
-        :data:`forecast.data.LOCKSTEP_SPREAD` decades (families with at least
-        :data:`forecast.data.LOCKSTEP_MIN_RUNS` distinct points).
+        :data:`forecast.data.LOCKSTEP_SPREAD` decades (for families with at
+        least :data:`forecast.data.LOCKSTEP_MIN_RUNS` distinct points; smaller
+        ones only when their runs lie on a line exactly).
 
     Examples
     --------
@@ -89,7 +90,7 @@ def lockstep_table(fit_or_obs) -> pd.DataFrame:
         corr = float(np.corrcoef(ln, ld)[0, 1]) if ln.std() > 0 and ld.std() > 0 else float("nan")
         distinct = len(sub.drop_duplicates(["params", "tokens"]))
         rows.append({"family": fam, "runs": len(sub), "log_correlation": corr, "spread_decades": spread,
-                     "lockstep": bool(distinct >= LOCKSTEP_MIN_RUNS and spread < LOCKSTEP_SPREAD)})
+                     "lockstep": is_lockstep(spread, distinct)})
     return pd.DataFrame(rows)
 
 
@@ -136,9 +137,10 @@ def _prior_theta(fit: Fit, family: str, n: int, rng: np.random.Generator) -> dic
     for p in fit.law.params:
         mu = model.priors[p].sample(rng, n)
         mode = fit.pooling[p]
-        if mode == "partial" or (mode == "complete" and family == "new" and model.pooling[p] == "partial"):
-            if family != "population":
-                mu = mu + model.spread_prior_of(p).sample(rng, n) * rng.standard_normal(n)
+        # a fitted or new family under partial pooling sits a spread tau from the population
+        partial = mode == "partial" or (mode == "complete" and family == "new" and model.pooling[p] == "partial")
+        if partial and family != "population":
+            mu = mu + model.spread_prior_of(p).sample(rng, n) * rng.standard_normal(n)
         out[p] = np.asarray(mu, dtype=float)
     return out
 

@@ -369,10 +369,11 @@ class Forecast:
 
     def __repr__(self) -> str:
         d = self._sizes()
+        notes = "".join(f"; {self.fit_info[k]}" for k in ("family_note", "split_note") if self.fit_info.get(k))
         return (
             f"Forecast({self.fit_info.get('law', '?')} law, families={self.families}, "
             f"{d['point']} point(s), {d['chain']}x{d['draw']} draws, "
-            f"{'with' if self.include_noise else 'without'} observation noise)"
+            f"{'with' if self.include_noise else 'without'} observation noise{notes})"
         )
 
     def _value_blocks(self) -> tuple[list[slice], Any]:
@@ -675,6 +676,65 @@ def fit_info(fit: Fit) -> dict[str, Any]:
     }
 
 
+DEFAULT_FAMILY = "auto"
+"""``family="auto"``: the fitted family when the fit has one, else ``"new"`` (stated in every output)."""
+
+
+def resolve_default_family(fit: Fit, family: Any) -> tuple[Any, str | None]:
+    """Resolve ``family="auto"``: the one fitted family, or ``"new"`` with several; and a note saying so.
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> resolve_default_family(fake_fit(draws=5), "auto")[0]
+    'new'
+    """
+    if not (isinstance(family, str) and family == DEFAULT_FAMILY) or DEFAULT_FAMILY in fit.families:
+        return family, None
+    if len(fit.families) == 1:
+        only = fit.families[0]
+        return only, (
+            f"family: '{only}' (the fit's only family, the default; family='new' forecasts a family not "
+            "seen, drawn from the population)"
+        )
+    return "new", (
+        f"family: 'new' (the default with {len(fit.families)} fitted families: a family not seen, its "
+        "parameters drawn from the population; name a fitted family to forecast it)"
+    )
+
+
+def frontier_split(fit: Fit, flops: Any, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, str, Any]:
+    """N and D at compute budgets alone: the compute-optimal split (posterior median N*) of the forecast's family.
+
+    The split is that of the one fitted family asked for, or of the typical
+    family ('population') otherwise. Returns params, tokens (``C / 6N``), a
+    note saying so, and the :class:`forecast.identify.Identification` of the split.
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> n, d, note, ident = frontier_split(fake_fit(draws=50), [5.76e23], ["new"])
+    >>> 10 < float(d[0] / n[0]) < 30, ident.identified
+    (True, True)
+    """
+    from forecast.frontier import frontier
+
+    budgets = _as_positive("flops", flops).ravel()
+    who = names[0] if len(names) == 1 and names[0] in fit.families else "population"
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the identification is returned and said by the caller
+        fr = frontier(fit, budgets, family=who)
+    n = fr.params.median(("chain", "draw")).values
+    who_words = "the typical family" if who == "population" else f"family '{who}'"
+    note = (
+        f"N and D at each compute budget: on the compute-optimal frontier of {who_words} (posterior median "
+        "N*, D = C / 6N*); give params= or tokens= with flops= to choose the split"
+    )
+    return n, budgets / (FLOPS_PER_PARAM_TOKEN * n), note, fr.identification
+
+
 def predict(
     fit: Fit,
     params: Any = None,
@@ -682,7 +742,7 @@ def predict(
     flops: Any = None,
     *,
     unique_tokens: Any = None,
-    family: str | Sequence[str] | None = "new",
+    family: str | Sequence[str] | None = DEFAULT_FAMILY,
     include_noise: bool = False,
     random_seed: int | None = 0,
     precision: Literal["double", "single"] = "double",
@@ -701,10 +761,15 @@ def predict(
         :func:`grid` to cross them. The compute-only law needs only ``flops``.
     unique_tokens : array-like, optional
         Unique tokens U, needed by the data-constrained law.
+        With ``flops`` alone, a law of N and D is evaluated on the
+        compute-optimal frontier (the posterior median split of the family
+        asked for, or of the typical family), and the forecast says so.
     family : str, list of str or None
         A fitted family, ``"new"`` (a family not seen: its parameters drawn
         from the population for each draw), ``"population"`` (the typical
-        family), a list of these, or None for every fitted family.
+        family), a list of these, or None for every fitted family. The
+        default ``"auto"`` is the fitted family when there is only one, else
+        ``"new"``; the forecast's ``fit_info["family_note"]`` says which.
     include_noise : bool
         Add the likelihood's noise on log loss (Student-t nu=4 or normal,
         scale ``sigma``), giving an interval for one observed run rather
@@ -743,10 +808,22 @@ def predict(
     True
     """
     law = fit.law
+    family, family_note = resolve_default_family(fit, family)
     names = [family] if isinstance(family, str) else list(fit.families if family is None else family)
     if not names:
         raise ValueError("family is empty; give a fitted family name, 'new' or 'population'")
     _check_family_names(names)
+    fit._resolve_families(names)  # a misspelt family fails first, with its own message (did you mean)
+    split_note = None
+    if flops is not None and params is None and tokens is None and {"params", "tokens"} <= set(law.inputs):
+        params, tokens, split_note, ident = frontier_split(fit, flops, names)
+        if not ident.identified:
+            import warnings
+
+            from forecast.identify import IdentifiabilityWarning
+
+            warnings.warn(f"forecast at compute alone: {ident.reason}", IdentifiabilityWarning, stacklevel=2)
+            split_note += " (this split is NOT identified by the data)"
     inputs = resolve_inputs(
         law.inputs, params=params, tokens=tokens, flops=flops, unique_tokens=unique_tokens
     )
@@ -797,7 +874,9 @@ def predict(
         "attrs": {"units": "nats/token", "includes_noise": include_noise},
     }
     blocks = _Blocks(compute=compute, coords=coords, step=step, n_points=n_points, dtype=dtype)
-    return Forecast(include_noise=include_noise, families=names, fit_info=fit_info(fit), blocks=blocks)
+    info = fit_info(fit)
+    info.update({k: v for k, v in (("family_note", family_note), ("split_note", split_note)) if v})
+    return Forecast(include_noise=include_noise, families=names, fit_info=info, blocks=blocks)
 
 
 def _check_family_names(names: Sequence[str]) -> None:

@@ -695,7 +695,8 @@ def _returns_table(frontier, ci: float) -> Table | None:
 
 
 def _wall_section(wall, ci: float, figure) -> dict[str, Any]:
-    out: dict[str, Any] = {"text": str(getattr(wall, "text", "")), "figure": figure, "tables": []}
+    out: dict[str, Any] = {"text": str(getattr(wall, "text", "")), "figure": figure, "tables": [],
+                           "comparison": None}
     ident = getattr(wall, "identification", None)
     out["identification"] = None if ident is None or ident.identified else ident.reason
     if out["identification"]:
@@ -927,6 +928,7 @@ def write_report(
     ci: float = DEFAULT_CI,
     unpooled: Fit | None = None,
     figures: bool = True,
+    compare_wall: Any | None = None,
 ) -> Path:
     """Write a forecast report as one self-contained HTML file or as Markdown.
 
@@ -959,6 +961,10 @@ def write_report(
     figures : bool, default True
         Embed figures (HTML) or write them beside the file (Markdown). With
         False the report says figures were left out.
+    compare_wall : WallForecast, optional
+        A second data-wall forecast on the same scenario (typically Epoch's
+        fixed tokens-per-parameter rule, ``data_wall(None, scenario)``),
+        compared with ``wall`` in the data-wall section.
 
     Returns
     -------
@@ -1005,6 +1011,10 @@ def write_report(
             sink=sink,
             figures=figures,
         )
+    if wall is not None and compare_wall is not None and context["wall"] is not None:
+        from forecast.datawall import compare_text
+
+        context["wall"]["comparison"] = compare_text(wall, compare_wall)
     text = _render(fmt, context)
     path.parent.mkdir(parents=True, exist_ok=True)
     # a failed write (disk full, interrupted) leaves the previous report whole
