@@ -99,8 +99,15 @@ def _console() -> Console:
 
 # Python spellings in the package's messages and the command-line flags that do the same
 _PY_TO_CLI = (
-    (re.compile(r"pass family='<column>', or family_name='\.\.\.'"), "pass --family-col COLUMN, or --family-name NAME"),
+    (
+        re.compile(r"pass family='<column>', or family_name='\.\.\.'"),
+        "pass --family-col COLUMN, or --family-name NAME",
+    ),
     (re.compile(r"pass (\w+)='<column>'"), lambda m: f"pass --{m.group(1).replace('_', '-')}-col COLUMN"),
+    (
+        re.compile(r"did you mean (\w+)='([^']*)'"),
+        lambda m: f"did you mean --{m.group(1).replace('_', '-')}-col {m.group(2)}",
+    ),
     (re.compile(r"family_name='\.\.\.'"), "--family-name NAME"),
     (re.compile(r"run more tune/draws, raise target_accept"), "run more --tune/--draws, raise --target-accept"),
     (re.compile(r"ScalingModel\(law='compute'\); on the command line --law compute"), "--law compute"),
@@ -630,35 +637,6 @@ def _data_wall(fit: Fit | None, scenario, *, samples: int, seed: int, console: C
         return data_wall(fit, scenario, n_samples=samples, random_seed=seed, **options)
 
 
-def _read_runs(path: Path, mapping: dict[str, str | None], *, min_points: int):
-    """Observations from a CSV, with "did you mean" for a column name that is not in the table."""
-    import pandas as pd
-
-    from forecast.data import Observations
-
-    if path.is_file():
-        try:
-            header = list(pd.read_csv(path, nrows=0).columns)
-        except Exception:  # noqa: BLE001 - Observations.from_csv says what is wrong with the file
-            header = []
-        problems = []
-        for name, col in mapping.items():
-            if name == "family_name" or col is None or not header or col in header:
-                continue
-            if name == "family" and mapping.get("family_name") is not None:
-                continue
-            if name == "tokens" and col == "tokens" and (mapping.get("flops") or "flops") in header:
-                continue  # tokens come from flops / (6 N)
-            close = difflib.get_close_matches(col, header, n=1, cutoff=0.5)
-            flag = f"--{name.replace('_', '-')}-col"
-            hint = f"did you mean {flag} {close[0]}?" if close else f"name it with {flag} COLUMN"
-            extra = " (or --family-name NAME if every row is one family)" if name == "family" else ""
-            problems.append(f"no column '{col}' ({name}): {hint}{extra}")
-        if problems:
-            raise UserError(f"{path.name}: " + "; ".join(problems) + f". Its columns: {', '.join(header)}")
-    return Observations.from_csv(path, min_points=min_points, **mapping)
-
-
 # --------------------------------------------------------------- options
 OutDir = Annotated[
     Path, typer.Option("--out", "-o", help="Folder to write report.html and the saved fit into.")
@@ -892,6 +870,7 @@ def fit(
 ) -> None:
     """Fit a hierarchical scaling law to a CSV of runs and save it."""
     with _user_errors():
+        from forecast.data import Observations
         from forecast.model import ScalingModel
 
         console = _console()
@@ -927,7 +906,7 @@ def fit(
             "epochs": epochs_col,
             "family_name": family_name,
         }
-        obs = _read_runs(data, mapping, min_points=min_points)
+        obs = Observations.from_csv(data, min_points=min_points, **mapping)
         console.print(f"Data: {obs!r}")
         console.print(f"Fitting {model.law.formula}: {chains} chains x {draws} draws...")
         result = model.fit(

@@ -8,6 +8,7 @@ meeting the errors one at a time.
 from __future__ import annotations
 
 import datetime
+import difflib
 import hashlib
 import warnings
 from collections.abc import Mapping
@@ -330,6 +331,9 @@ class Observations:
                 hint = (f"pass {name}='<column>' to name the column that holds it"
                         if name != "family"
                         else "pass family='<column>', or family_name='...' if every row is one family")
+                close = difflib.get_close_matches(str(col), [str(c) for c in columns], n=1, cutoff=0.5)
+                if close:
+                    hint = f"did you mean {name}='{close[0]}'? Otherwise {hint}"
                 problems.append(
                     f"column '{col}' ({name}) is missing; the table has {columns}; {hint}"
                 )

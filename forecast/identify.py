@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from forecast.config import DEFAULT_CI, IDENTIFIED_CONTRACTION, quantile_bounds
-from forecast.data import LOCKSTEP_MIN_RUNS, LOCKSTEP_SPREAD, is_lockstep, lockstep_spread
+from forecast.data import LOCKSTEP_SPREAD, is_lockstep, lockstep_spread
 
 if TYPE_CHECKING:
     from forecast.fit import Fit

@@ -17,7 +17,9 @@ The functions are:
   the distribution of the wall year;
 * :func:`plot_shrinkage` -- each family's estimate under pooling, against the
   population and (optionally) a fit without pooling;
-* :func:`plot_exponents` -- posterior (and prior) of the scaling exponents.
+* :func:`plot_exponents` -- posterior (and prior) of the scaling exponents;
+* :func:`plot_ppc` -- posterior predictive check: observed against predicted loss, per family;
+* :func:`plot_residuals` -- residuals of log loss against compute, per family.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ __all__ = [
     "plot_fit",
     "plot_forecast",
     "plot_frontier",
+    "plot_ppc",
+    "plot_residuals",
     "plot_shrinkage",
     "plot_wall",
 ]
@@ -291,7 +295,8 @@ def plot_fit(
     stats = interval_stats(np.exp(log_mu), ci)
     xs = np.exp(lx[x])
 
-    fig, ax, created = _new_figure(ax, figsize=(7.5, 4.8))
+    many = len(names) > 4
+    fig, ax, created = _new_figure(ax, figsize=(10.0, 5.2) if many else (7.5, 4.8))
     colours = _family_colours(names, fit.families)
     table = fit.observations.table
     for fam in names:
@@ -310,7 +315,7 @@ def plot_fit(
             stats["median"].sel(family=fam).values,
             color=colours[fam],
             linewidth=1.6,
-            label=f"{fam} ({len(runs)} runs)",
+            label=f"{_short_family(fam, 40) if many else fam} ({len(runs)} runs)",
         )
         ax.scatter(
             runs[x], runs["loss"], s=14, color=colours[fam], edgecolor="white", linewidth=0.4, zorder=3
@@ -322,7 +327,11 @@ def plot_fit(
     ax.set_ylabel(AXIS_LABELS["loss"])
     ax.set_title(f"Runs and fitted {fit.law.name} law ({fit.law.formula})", fontsize=10)
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8, frameon=False)
+    if many and created:
+        # beside the axes, not over the curves: with many families an inside legend hides the data
+        fig.legend(fontsize=7, frameon=False, loc="outside right upper")
+    else:
+        ax.legend(fontsize=8, frameon=False)
     if caption and created:
         _add_caption(
             fig,
@@ -591,7 +600,11 @@ def plot_frontier(
         axq.grid(True, which="major", alpha=0.3)
         axq.legend(fontsize=7, frameon=False)
     if created:
-        fig.suptitle("Compute-optimal allocation", fontsize=11)
+        fig.suptitle(
+            "Compute-optimal allocation"
+            + ("" if getattr(frontier, "identified", True) else ": split NOT identified by the data (see text)"),
+            fontsize=11,
+        )
     if caption and created:
         _add_caption(
             fig,
@@ -679,7 +692,11 @@ def plot_wall(
     top.legend(fontsize=8, frameon=False, loc="lower right")
     name = getattr(getattr(wall, "scenario", None), "name", None)
     if created:
-        top.set_title("Data wall" + (f": scenario {name}" if name else ""), fontsize=10)
+        top.set_title(
+            "Data wall" + (f": scenario {name}" if name else "")
+            + ("" if getattr(wall, "identified", True) else "\n(NOT identified by the data: see text)"),
+            fontsize=10,
+        )
     if caption and created:
         never = 1.0 - (p[-1] if len(p) else 0.0)
         _add_caption(
@@ -710,8 +727,9 @@ def _param_label(name: str) -> str:
 
 
 def _param_title(name: str) -> str:
+    # on two lines: side-by-side panels are narrow, and one-line titles ran into each other
     what, _ = PARAMETER_INFO.get(name, ("", ""))
-    return f"{name}: {what}" if what else name
+    return f"{name}\n{what}" if what else name
 
 
 def _shrinkage_panel(
@@ -865,7 +883,12 @@ def plot_shrinkage(
     if isinstance(ax, Axes):
         ax = [ax]
     fig, axes, created = _new_figure_grid(
-        ax, len(params), figsize=(max(6.5, 2.0 + 2.7 * len(params)), 2.6 + 0.45 * len(names))
+        ax,
+        len(params),
+        figsize=(
+            max(6.5, 2.0 + 2.7 * len(params) + (1.6 if max(map(len, names)) > 36 else 0.0)),
+            2.6 + (0.62 if max(map(len, names)) > 36 else 0.45) * len(names),
+        ),
     )
     y = np.arange(len(names))[::-1].astype(float)
     draws = {"pooled": fit.parameter_draws(None)}
@@ -878,7 +901,11 @@ def plot_shrinkage(
         _shrinkage_panel(a, fit, p, unpooled, ci, y, names, draws) for p, a in zip(params, axes, strict=True)
     ]
     for i, a in enumerate(axes):
-        a.set_yticks(y, [f"{fam} ({int(counts.get(fam, 0))} runs)" for fam in names] if i == 0 else [])
+        a.set_yticks(
+            y,
+            [f"{_short_family(fam, 36)} ({int(counts.get(fam, 0))} runs)" for fam in names] if i == 0 else [],
+            fontsize=8 if len(names) > 6 else None,
+        )
     if created:
         # the legend goes above the panels (not beside them) so the panels keep their width and the text stays
         # readable when the figure is scaled to a page; the panel titles name each parameter
@@ -1176,4 +1203,196 @@ def plot_family_offsets(fit: Any, *, ci: float = DEFAULT_CI, top: int | None = N
     a.set_xlabel("Compute-efficiency offset (decades of training compute)")
     _add_caption(fig, f"Median and {ci:.0%} {INTERVAL_KIND} interval; +1 means the family scores as if trained "
                  "with 10x its compute. In brackets: models in the family.")
+    return fig
+
+
+# ------------------------------------------------- posterior predictive check
+def _family_grid(n: int, *, panel: tuple[float, float] = (3.0, 2.4), max_cols: int = 4):
+    """A grid of small multiples for ``n`` families (unused panels hidden)."""
+    ncols = min(max_cols, n)
+    nrows = -(-n // ncols)
+    fig, grid = plt.subplots(
+        nrows, ncols, figsize=(panel[0] * ncols + 0.6, panel[1] * nrows + 0.9), layout="constrained",
+        squeeze=False,
+    )
+    axes = list(grid.ravel())
+    for a in axes[n:]:
+        a.set_visible(False)
+    return fig, axes[:n], ncols
+
+
+def _short_family(name: str, width: int = 34) -> str:
+    """A long family name wrapped onto lines of about ``width`` characters (at hyphens, slashes, spaces).
+
+    Every character is kept: families of one study often differ only in the middle of their names.
+    """
+    name = str(name)
+    if len(name) <= width:
+        return name
+    return textwrap.fill(name.replace("/", "/ "), width=width, break_on_hyphens=True).replace("/ ", "/")
+
+
+def _run_predictions(fit: Fit, family: str, *, include_noise: bool, ci: float):
+    """Predicted loss at each of ``family``'s runs (median and interval) and the runs themselves."""
+    runs = fit.observations.table[fit.observations.table["family"] == family]
+    extra = {"unique_tokens": runs["unique_tokens"].to_numpy()} if "unique_tokens" in fit.law.inputs else {}
+    if "flops" in fit.law.inputs and not {"params", "tokens"} & set(fit.law.inputs):
+        inputs = {"flops": runs["flops"].to_numpy()}
+    else:
+        inputs = {"params": runs["params"].to_numpy(), "tokens": runs["tokens"].to_numpy()}
+    fc_ = fit.predict(**inputs, **extra, family=family, include_noise=include_noise)
+    values = fc_.draws.sel(family=family).stack(sample=("chain", "draw")).transpose("sample", "point").values
+    lo, hi = quantile_bounds(ci)
+    q = np.quantile(values, [lo, 0.5, hi], axis=0)
+    return runs, q
+
+
+def plot_ppc(
+    fit: Fit,
+    *,
+    ci: float = DEFAULT_CI,
+    families: Sequence[str] | None = None,
+    caption: bool = True,
+) -> Figure:
+    """Posterior predictive check: each run's observed loss against its predicted loss, one panel per family.
+
+    For every run the posterior predictive interval (the law's mean plus the
+    fitted observation noise) is drawn as a vertical bar at the observed loss;
+    a run whose bar misses the diagonal is one the model did not expect. Each
+    panel's title gives the share of runs inside their interval (about
+    ``ci`` when the model fits).
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model.
+    ci : float, default 0.9
+        Mass of the equal-tailed predictive interval.
+    families : sequence of str, optional
+        Fitted families to draw (default: all), one small panel each.
+    caption : bool, default True
+        Add the caption line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> from forecast.plots import plot_ppc
+    >>> fig = plot_ppc(fake_fit(draws=50))
+    >>> len([a for a in fig.axes if a.get_visible()])
+    4
+    """
+    ci = check_ci(ci)
+    names = list(fit.families if families is None else families)
+    fit._resolve_families(names)
+    fig, axes, ncols = _family_grid(len(names))
+    colours = _family_colours(names, fit.families)
+    covered_all, total = 0, 0
+    for i, (fam, ax) in enumerate(zip(names, axes, strict=True)):
+        runs, q = _run_predictions(fit, fam, include_noise=True, ci=ci)
+        observed = runs["loss"].to_numpy()
+        inside = (observed >= q[0]) & (observed <= q[2])
+        covered_all += int(inside.sum())
+        total += len(observed)
+        ax.errorbar(
+            observed, q[1], yerr=np.vstack([q[1] - q[0], q[2] - q[1]]), fmt="o", markersize=3,
+            color=colours[fam], ecolor=colours[fam], elinewidth=1, alpha=0.8,
+        )
+        ax.scatter(observed[~inside], q[1][~inside], s=28, facecolor="none", edgecolor="C3", zorder=4,
+                   label="run outside its interval" if i == 0 else None)
+        lo, hi = min(observed.min(), q[0].min()), max(observed.max(), q[2].max())
+        ax.plot([lo, hi], [lo, hi], color="0.4", linestyle="--", linewidth=0.9)
+        if _spans_decades(np.concatenate([observed, q[0], q[2]]), decades=1.0):
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_title(f"{_short_family(fam, 40)}\n{len(observed)} runs, {inside.mean():.0%} inside", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+        if i % ncols == 0:
+            ax.set_ylabel("predicted loss (nats)", fontsize=8)
+        if i >= len(names) - ncols:
+            ax.set_xlabel("observed loss (nats)", fontsize=8)
+    fig.suptitle(
+        f"Posterior predictive check: {covered_all / max(total, 1):.0%} of {total} runs inside their "
+        f"{ci:.0%} interval", fontsize=10,
+    )
+    if caption:
+        _add_caption(
+            fig,
+            f"Each point is a run: observed loss (x) against the posterior median of its predicted loss (y); "
+            f"bars: {ci:.0%} {INTERVAL_KIND} posterior predictive intervals, which include the fitted "
+            "observation noise. Dashed: predicted = observed. Open red circles: runs outside their interval "
+            f"(about {1 - ci:.0%} of runs when the model fits).",
+        )
+    return fig
+
+
+def plot_residuals(
+    fit: Fit,
+    *,
+    families: Sequence[str] | None = None,
+    caption: bool = True,
+) -> Figure:
+    """Residuals of log loss against training compute, one panel per family.
+
+    The residual of a run is ``log(observed loss) - log(predicted mean loss)``
+    at the posterior median (so +0.01 is 1% above the law). A law that fits
+    leaves residuals scattered about zero within the noise band at every
+    compute; a trend with compute is misfit that extrapolation will amplify.
+
+    Parameters
+    ----------
+    fit : Fit
+    families : sequence of str, optional
+        Fitted families to draw (default: all), one small panel each.
+    caption : bool, default True
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> from forecast.plots import plot_residuals
+    >>> fig = plot_residuals(fake_fit(draws=50))
+    >>> fig.axes[0].get_xscale()
+    'log'
+    """
+    names = list(fit.families if families is None else families)
+    fit._resolve_families(names)
+    fig, axes, ncols = _family_grid(len(names), panel=(3.0, 2.1))
+    colours = _family_colours(names, fit.families)
+    sigma = fit.noise_draws(names).median(("chain", "draw"))
+    limit = 0.0
+    for i, (fam, ax) in enumerate(zip(names, axes, strict=True)):
+        runs, q = _run_predictions(fit, fam, include_noise=False, ci=DEFAULT_CI)
+        resid = np.log(runs["loss"].to_numpy()) - np.log(q[1])
+        s = float(sigma.sel(family=fam))
+        ax.axhspan(-2 * s, 2 * s, color="0.85", linewidth=0, label="±2 sigma (fitted noise)" if i == 0 else None)
+        ax.axhline(0.0, color="0.3", linewidth=0.9)
+        ax.scatter(runs["flops"], resid, s=12, color=colours[fam], edgecolor="white", linewidth=0.3, zorder=3)
+        ax.set_xscale("log")
+        ax.set_title(f"{_short_family(fam, 40)} ({len(runs)} runs)", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+        limit = max(limit, float(np.max(np.abs(resid))), 2.5 * s)
+        if i % ncols == 0:
+            ax.set_ylabel("log observed − log predicted", fontsize=8)
+        if i >= len(names) - ncols:
+            ax.set_xlabel(AXIS_LABELS["flops"], fontsize=8)
+    for ax in axes:
+        ax.set_ylim(-1.1 * limit, 1.1 * limit)
+    fig.suptitle("Residuals of log loss against compute", fontsize=10)
+    if caption:
+        _add_caption(
+            fig,
+            "Residual of each run: log of its observed loss minus log of the posterior median of the law's mean "
+            "loss at its N and D (0.01 = 1% above the law). Grey band: two fitted noise scales either side. "
+            "Residuals should scatter about zero at every compute; a trend is misfit that grows when "
+            "extrapolated. All panels share the y axis.",
+        )
     return fig

@@ -68,7 +68,8 @@ def test_parse_numbers_rejects_what_is_not_a_positive_number(text):
 
 def test_parse_range_and_pooling():
     assert parse_range("1e14:1e15", option="--stock") == (1e14, 1e15)
-    for bad in ("1e14", "1e15:1e14", "a:b", "1:2:3"):
+    assert parse_range("1e15", option="--stock") == (1e15, 1e15)  # a single number is a fixed value
+    for bad in ("1e15:1e14", "a:b", "1:2:3", "1e14,1e15", "7B"):
         with pytest.raises(ValueError, match="--stock"):
             parse_range(bad, option="--stock")
     assert parse_pooling("none") == "none"
@@ -382,7 +383,7 @@ def test_wall_stock_option_moves_the_wall(model_path, tmp_path):
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["--stock", "1e14"], "LOW:HIGH"),
+        (["--stock", "1e14,1e15"], "LOW:HIGH"),
         (["--stock", "1e15:1e14"], "must not exceed"),
         (["--compute-growth", "four:five"], "not a number"),
         (["--tokens-per-param", "-5"], "positive"),

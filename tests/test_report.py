@@ -209,7 +209,7 @@ def test_answers_come_first_in_sentences_with_intervals(report, forecast_, front
         f"reaches a mean loss of {row['median']:.3f} nats per token (median; 90% interval "
         f"{row['lower']:.3f}–{row['upper']:.3f}"
     ) in answers
-    assert "1.2e26 FLOP" in answers and "1T parameters" in answers and "20T tokens" in answers
+    assert "1.2e26 FLOP" in answers and "1.0T parameters" in answers and "20T tokens" in answers
     assert "At the largest budget in the report, 1e27 FLOP" in answers
     assert "tokens per parameter" in answers
     assert wall.text.replace("'", "&#39;").split(" (")[0] in answers
@@ -369,7 +369,7 @@ def test_nothing_is_loaded_from_outside(report):
 def test_figures_are_inline_svg(report):
     html, _ = report
     figures = re.findall(r"<figure id=\"figure-([\w-]+)\">\s*<svg", html)
-    assert figures == ["fit", "shrinkage", "exponents", "forecast-1", "frontier", "wall"]
+    assert figures == ["fit", "shrinkage", "ppc", "residuals", "exponents", "forecast-1", "frontier", "wall"]
     numbers = re.findall(r"<figcaption>Figure (\d+)\.", html)
     assert numbers == [str(i) for i in range(1, 7)]
 
@@ -415,7 +415,7 @@ def test_markdown_variant_with_png_figures(tmp_path, fit, forecast_, frontier):
         if name not in ("Data wall", "Backtest"):
             assert f"## {name}" in text
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
-    assert len(images) == 5
+    assert len(images) == 7
     for rel in images:
         png = tmp_path / rel
         assert png.exists() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -465,7 +465,9 @@ def test_a_failed_write_leaves_the_previous_report_whole(tmp_path, fit, monkeypa
 
 def test_report_without_optional_parts_leaves_their_sections_out(tmp_path, fit):
     html = Path(write_report(tmp_path / "r.html", fit=fit, figures=False)).read_text()
-    assert Page(html).section_ids == ["answers", "data", "model", "diagnostics", "parameters", "reproduce"]
+    assert Page(html).section_ids == [
+        "answers", "data", "model", "diagnostics", "fitcheck", "parameters", "reproduce"
+    ]
     assert 'href="#frontier"' not in html
 
 
@@ -487,6 +489,8 @@ def test_report_for_a_compute_only_law(tmp_path):
     assert re.findall(r"<figure id=\"figure-([\w-]+)\">", html) == [
         "fit",
         "shrinkage",
+        "ppc",
+        "residuals",
         "exponents",
         "forecast-1",
         "frontier",

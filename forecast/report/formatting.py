@@ -58,25 +58,48 @@ def num(value, digits: int = TABLE_DIGITS) -> str:
 
 
 def count(value, digits: int = 2) -> str:
-    """A count for prose with a suffix: 7e10 -> ``70B``, 1.4e12 -> ``1.4T``.
+    """A count for prose with a suffix: 7e9 -> ``7.0B``, 1.4e12 -> ``1.4T``; beyond 1e15 scientific.
+
+    The value is rounded first and the suffix chosen after, so 999.6e9 reads
+    ``1.0T`` (not ``1000B``); above a thousand trillion suffixes stop being
+    familiar and the count is written as ``9.6e15``.
 
     Examples
     --------
     >>> count(7e10), count(1.4e12), count(1.45e12, 3), count(350), count(4.12e11)
     ('70B', '1.4T', '1.45T', '350', '410B')
+    >>> count(7e9), count(999.6e9), count(9.6e15)
+    ('7.0B', '1.0T', '9.6e15')
     """
     v = float(value)
     if not math.isfinite(v):
         return num(v)
+    r = float(f"{v:.{digits}g}")
+    if abs(r) >= 1e15:
+        return _clean_exponent(f"{r:.{max(digits - 1, 0)}e}")
     for scale, suffix in _SUFFIXES:
-        if abs(v) >= scale * 0.9995:
-            if abs(v) >= 1e18:
-                return _clean_exponent(f"{v:.{digits}g}")
-            scaled = v / scale
+        if scale < 1e15 and abs(r) >= scale:
+            scaled = r / scale
             if abs(scaled) >= 10**digits:  # 412B at 2 digits: "410B", not "4.1e+02B"
-                return f"{num(scaled, digits)}{suffix}"
-            return f"{scaled:.{digits}g}{suffix}"
+                return f"{scaled:.0f}{suffix}"
+            return f"{scaled:#.{digits}g}".rstrip(".") + suffix
     return num(v, max(digits, 3))
+
+
+def ratio(value, digits: int = 2) -> str:
+    """A ratio for prose (tokens per parameter): 20.4 -> ``20``, 9134 -> ``9.1e3``, 5.5e5 -> ``5.5e5``.
+
+    Examples
+    --------
+    >>> ratio(20.4), ratio(1.5), ratio(9134), ratio(5.52e5)
+    ('20', '1.5', '9.1e3', '5.5e5')
+    """
+    v = float(value)
+    if not math.isfinite(v):
+        return num(v)
+    if abs(v) >= 1e3:
+        return _clean_exponent(f"{v:.{max(digits - 1, 0)}e}")
+    return num(v, digits) if abs(v) >= 10 ** (digits - 1) else f"{v:.{digits}g}"
 
 
 def flop(value, digits: int = 2) -> str:

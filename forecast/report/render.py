@@ -47,6 +47,7 @@ SECTIONS = (
     ("data", "Data used"),
     ("model", "The law, priors and pooling"),
     ("diagnostics", "Diagnostics"),
+    ("fitcheck", "Does the law fit the runs?"),
     ("parameters", "Parameters"),
     ("forecasts", "Forecasts"),
     ("frontier", "Compute-optimal frontier"),
@@ -250,7 +251,9 @@ def _point_words(row: pd.Series) -> str:
     return " ".join(parts)
 
 
-def _forecast_sentences(table: pd.DataFrame, index: int, ci: float, noise: bool) -> list[str]:
+def _forecast_sentences(
+    table: pd.DataFrame, index: int, ci: float, noise: bool, split_note: str | None = None
+) -> list[str]:
     out = []
     key = next((k for k in ("flops", "params", "tokens") if k in table and table[k].notna().all()), None)
     for fam, rows in table.groupby("family", sort=False):
@@ -270,6 +273,8 @@ def _forecast_sentences(table: pd.DataFrame, index: int, ci: float, noise: bool)
             text += (
                 f" That is the largest of the {len(rows)} points of forecast {index}; all are in its table."
             )
+        if split_note:
+            text += f" {split_note[0].upper()}{split_note[1:]}."
         out.append(text)
     return out
 
@@ -303,7 +308,7 @@ def _frontier_sentences(frontier, table: pd.DataFrame, ci: float) -> list[str]:
             f"has {value('params', F.count)} parameters trained on {value('tokens', F.count)} tokens"
         )
     if "tokens_per_param" in at.index:
-        parts.append(f"that is {value('tokens_per_param', lambda v: F.num(v, 3))} tokens per parameter")
+        parts.append(f"that is {value('tokens_per_param', F.ratio)} tokens per parameter")
     if "loss" in at.index:
         parts.append(f"reaches a mean loss of {value('loss', F.loss)} nats per token")
     if not parts:
@@ -596,6 +601,51 @@ def _parameter_table(summary: pd.DataFrame, ci: float) -> Table:
     )
 
 
+def _short_parameter_table(summary: pd.DataFrame, ci: float) -> Table:
+    """The law's parameters of the typical family (or the only family) and the noise: one row each."""
+    families = [f for f in dict.fromkeys(summary["family"]) if f != "population"]
+    who = "population" if "population" in set(summary["family"]) and len(families) > 1 else families[0]
+    rows_ = summary[(summary["family"] == who) & ~summary["parameter"].str.startswith("tau[")]
+    if who != "population":  # the noise scales are listed under 'population'
+        rows_ = pd.concat([rows_, summary[summary["parameter"].isin(["sigma", "sigma_run"])]])
+    rows = []
+    for _, r in rows_.iterrows():
+        med, lo, hi = F.same_decimals(r["median"], r["lower"], r["upper"])
+        rows.append([str(r["parameter"]), med, f"{lo} – {hi}", F.num(r["r_hat"])])
+    label = "a typical family (the population median)" if who == "population" else f"family '{who}'"
+    return Table(
+        id="parameter-short",
+        columns=["parameter", "median", f"{ci:.0%} interval", "R-hat"],
+        rows=rows,
+        caption=(
+            f"The law's parameters for {label} and the noise sigma on log loss: {ci:.0%} {INTERVAL_KIND} "
+            "credible intervals. Every family, the spreads tau and the ESS are in the full table below."
+        ),
+        numeric=[False, True, True, True],
+    )
+
+
+def _ppc_coverage(fit: Fit, ci: float) -> str:
+    """One sentence: the share of runs inside their posterior predictive interval, overall and worst family."""
+    from forecast.plots import _run_predictions
+
+    shares, total, inside = {}, 0, 0
+    for fam in fit.families:
+        runs, q = _run_predictions(fit, fam, include_noise=True, ci=ci)
+        hit = (runs["loss"].to_numpy() >= q[0]) & (runs["loss"].to_numpy() <= q[2])
+        shares[fam] = float(hit.mean())
+        total += hit.size
+        inside += int(hit.sum())
+    worst = min(shares, key=shares.get)
+    text = (
+        f"{inside} of {total} runs ({inside / total:.0%}) lie inside their {ci:.0%} posterior predictive "
+        f"interval (which includes the fitted observation noise); about {ci:.0%} is expected when the law fits."
+    )
+    if len(shares) > 1:
+        text += f" Lowest family: '{worst}', {shares[worst]:.0%}."
+    return text
+
+
 FORECAST_COLUMNS = ("family", "params", "tokens", "flops", "mean", "median", "lower", "upper", "ci")
 FORECAST_HEADERS = {
     "family": "family",
@@ -611,7 +661,7 @@ FORECAST_HEADERS = {
 }
 
 
-def _forecast_table(table: pd.DataFrame, index: int, ci: float, noise: bool) -> Table:
+def _forecast_table(table: pd.DataFrame, index: int, ci: float, noise: bool, notes: str = "") -> Table:
     cols = [c for c in FORECAST_COLUMNS if c in table] + (
         ["unique_tokens"] if "unique_tokens" in table else []
     )
@@ -620,7 +670,7 @@ def _forecast_table(table: pd.DataFrame, index: int, ci: float, noise: bool) -> 
         id=f"forecast-table-{index}",
         columns=[FORECAST_HEADERS[c] for c in cols],
         rows=rows,
-        caption=_interval_words(ci, noise=noise) + " Loss in nats per token; C = 6ND.",
+        caption=_interval_words(ci, noise=noise) + " Loss in nats per token; C = 6ND." + notes,
         numeric=[c != "family" for c in cols],
     )
 
@@ -1056,12 +1106,19 @@ def _build_context(
     for i, fc_ in enumerate(forecasts, start=1):
         table = fc_.table(ci)
         noise = bool(getattr(fc_, "include_noise", False))
-        answers += _forecast_sentences(table, i, ci, noise)
+        answers += _forecast_sentences(table, i, ci, noise, getattr(fc_, "fit_info", {}).get("split_note"))
         fams = _families_words([str(f) for f in table["family"].unique()])
         forecast_blocks.append(
             {
                 "title": f"Forecast {i}: {fams}, {'with' if noise else 'without'} observation noise",
-                "table": _forecast_table(table, i, ci, noise),
+                "table": _forecast_table(
+                    table, i, ci, noise,
+                    "".join(
+                        f" {n[0].upper()}{n[1:]}."
+                        for n in (getattr(fc_, "fit_info", {}).get(k) for k in ("family_note", "split_note"))
+                        if n
+                    ),
+                ),
                 "figure": sink(
                     lambda fc_=fc_: plots.plot_forecast(fc_, cis=cis),
                     f"forecast-{i}",
@@ -1070,6 +1127,7 @@ def _build_context(
             }
         )
     frontier_block = None
+    ident = None
     if frontier is not None:
         ftable = _frontier_rows(frontier, ci)
         answers += _frontier_sentences(frontier, ftable, ci)
@@ -1089,7 +1147,16 @@ def _build_context(
     wall_block = None
     if wall is not None:
         if getattr(wall, "text", ""):
-            answers.append(str(wall.text))
+            text = str(wall.text)
+            wall_ident = getattr(wall, "identification", None)
+            if wall_ident is not None and not wall_ident.identified and ident is not None and not ident.identified:
+                # the split's verdict is the answer above; the wall rests on the same split
+                text = text.replace(
+                    wall_ident.reason,
+                    "NOT identified by these data: its demand is the compute-optimal split, which these data "
+                    "do not identify (see above).",
+                )
+            answers.append(text)
         wall_block = _wall_section(
             wall,
             ci,
@@ -1129,9 +1196,22 @@ def _build_context(
     )
     seed = fit.sampler_settings.get("random_seed")
     data_figure = sink(lambda: plots.plot_fit(fit, ci=ci), "fit", "Runs and fitted curves by family")
+    fitcheck = {
+        "ppc": sink(
+            lambda: plots.plot_ppc(fit, ci=ci),
+            "ppc",
+            "Posterior predictive check: observed against predicted loss, by family",
+        ),
+        "residuals": sink(
+            lambda: plots.plot_residuals(fit), "residuals", "Residuals of log loss against compute, by family"
+        ),
+        "coverage": _ppc_coverage(fit, ci),
+    }
     in_order = [
         data_figure,
         *shrinkage,
+        fitcheck["ppc"],
+        fitcheck["residuals"],
         exponents,
         *(b["figure"] for b in forecast_blocks),
         frontier_block and frontier_block["figure"],
@@ -1180,7 +1260,12 @@ def _build_context(
             "unpooled": unpooled is not None,
         },
         "diagnostics": {"table": diag_table, **gate},
-        "parameters": {"table": _parameter_table(summary, ci), "figure": exponents},
+        "fitcheck": fitcheck,
+        "parameters": {
+            "short": _short_parameter_table(summary, ci),
+            "table": _parameter_table(summary, ci),
+            "figure": exponents,
+        },
         "forecasts": forecast_blocks,
         "frontier": frontier_block,
         "wall": wall_block,
