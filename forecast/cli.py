@@ -851,6 +851,13 @@ def fit(
     spread_prior: Annotated[
         str, typer.Option(help="Prior on the spread between families: lognormal, gamma or halfnormal.")
     ] = "lognormal",
+    shared_exponent: Annotated[
+        bool,
+        typer.Option(
+            "--shared-exponent/--separate-exponents",
+            help="One exponent for N and D (alpha = beta, as Muennighoff et al. 2023 fit the data-constrained law).",
+        ),
+    ] = False,
     draws: Draws = SAMPLER.draws,
     tune: Tune = SAMPLER.tune,
     chains: Chains = SAMPLER.chains,
@@ -893,7 +900,8 @@ def fit(
             pooling = {p: pooling for p in ScalingModel(law=law).law.params} if isinstance(pooling, str) else pooling
             pooling = {**pooling, "sigma": noise_pooling}
         model = ScalingModel(
-            law=law, pooling=pooling, run_effects=run_effects, likelihood=likelihood, spread_prior=spread_prior
+            law=law, pooling=pooling, run_effects=run_effects, likelihood=likelihood, spread_prior=spread_prior,
+            shared_exponent=shared_exponent,
         )
         mapping = {
             "family": family_col,

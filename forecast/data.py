@@ -480,6 +480,22 @@ class Observations:
                     f"6 x params x tokens in {_rows(off, df.index)} (e.g. {ratio[off].iloc[0]:.3g}x); check "
                     "its units (raw FLOP) or leave it out so it is computed as 6 N D"
                 )
+        if {"epochs", "unique_tokens", "tokens"} <= set(out) and not problems:
+            # epochs = tokens / unique_tokens: a wrong unique-tokens column (a constant, a per-epoch figure)
+            # would silently change every repeated-data forecast, so the two must agree
+            implied = out["tokens"] / out["unique_tokens"]
+            off = (implied - out["epochs"]).abs() > EPOCHS_RTOL * out["epochs"]
+            # no repetition either way (one pass over part of a larger pool) is no disagreement
+            off &= ~((implied <= 1 + EPOCHS_RTOL) & (out["epochs"] <= 1 + EPOCHS_RTOL))
+            if off.any():
+                i = off[off].index[0]
+                problems.append(
+                    f"columns '{mapping['epochs']}' (epochs) and tokens / '{mapping['unique_tokens']}' "
+                    f"(unique_tokens) disagree in {_rows(off, df.index)} (e.g. epochs {out['epochs'][i]:g} but "
+                    f"tokens / unique_tokens = {implied[i]:.4g}; allowed {EPOCHS_RTOL:.0%} apart); epochs "
+                    "must equal tokens / unique_tokens: fix the wrong column (unique_tokens = tokens / epochs if "
+                    "the epochs are right), or leave the epochs column out"
+                )
         if problems:
             raise DataValidationError(problems)
         if self.flops_source == "given" and "tokens" not in derived:

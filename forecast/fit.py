@@ -244,6 +244,7 @@ class Fit:
     # ------------------------------------------------- parameters by family
     def _family_values(self, p: str) -> xr.DataArray:
         """Sampled-space parameter ``p`` for each fitted family, over (chain, draw, family)."""
+        p = self.model.tied.get(p, p)
         post = self.posterior
         mode = self.pooling[p]
         fam = xr.DataArray(self.families, dims="family", name="family")
@@ -295,6 +296,9 @@ class Fit:
         fitted = {p: self._family_values(p) for p in self.law.params}
         for name in names:
             for p in self.law.params:
+                if p in self.model.tied:  # a shared exponent: the same draw as the parameter it is tied to
+                    per_family[p].append(per_family[self.model.tied[p]][-1])
+                    continue
                 if name in ("new", "population"):
                     v = self._population_value(p, new=name == "new", rng=rng)
                     if v is None:
@@ -397,7 +401,8 @@ class Fit:
                                  "r_hat": float(rhat[name].sel(family=fam)),
                                  "ess_bulk": float(ess[name].sel(family=fam))})
         post = self.posterior
-        extra = {f"tau[{p}]": post[f"{p}_tau"] for p in self.law.params if self.pooling[p] == "partial"}
+        extra = {f"tau[{p}]": post[f"{p}_tau"] for p in self.law.params
+                 if self.pooling[p] == "partial" and p not in self.model.tied}
         if "sigma" in post:
             extra["sigma"] = post["sigma"]
         if "sigma_run" in post:

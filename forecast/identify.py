@@ -142,6 +142,7 @@ def _prior_theta(fit: Fit, family: str, n: int, rng: np.random.Generator) -> dic
         if partial and family != "population":
             mu = mu + model.spread_prior_of(p).sample(rng, n) * rng.standard_normal(n)
         out[p] = np.asarray(mu, dtype=float)
+    out.update({p: out[src] for p, src in model.tied.items()})  # a shared exponent
     return out
 
 

@@ -140,6 +140,11 @@ class ScalingModel:
         ``centred_min_runs`` distinct (N, D) points, non-centred below.
     centred_min_runs : int
         Threshold of the ``"auto"`` choice.
+    shared_exponent : bool
+        One exponent for both terms, ``alpha = beta`` (Muennighoff et al.
+        2023 fit their data-constrained law this way). ``log_beta`` is then
+        not sampled: it is ``log_alpha``, and its prior, pooling and spread are
+        ``log_alpha``'s.
     spread_prior : {"lognormal", "gamma", "halfnormal"}
         Prior on each ``tau``: ``LogNormal(log(spread), 0.5)`` (default),
         ``Gamma(2, 2/spread)`` or ``HalfNormal(spread)``. The default is
@@ -171,6 +176,7 @@ class ScalingModel:
         centred_min_runs: int = 10,
         run_effects: bool = False,
         spread_prior: Literal["gamma", "lognormal", "halfnormal"] = "lognormal",
+        shared_exponent: bool = False,
     ) -> None:
         self.law = get_law(law)
         alias = dict(zip(self.law.user_params, self.law.params, strict=True))
@@ -229,6 +235,16 @@ class ScalingModel:
         if spread_prior not in ("gamma", "lognormal", "halfnormal"):
             raise ValueError(f"spread_prior must be 'gamma', 'lognormal' or 'halfnormal', got {spread_prior!r}")
         self.spread_prior = spread_prior
+        self.shared_exponent = bool(shared_exponent)
+        self.tied: dict[str, str] = {}
+        """Sampled parameters set equal to another (``{"log_beta": "log_alpha"}`` with a shared exponent)."""
+        if self.shared_exponent:
+            if not {"log_alpha", "log_beta"} <= set(self.law.params):
+                raise ValueError(
+                    f"shared_exponent=True ties beta to alpha, but law '{self.law.name}' has no alpha and beta "
+                    "(use 'chinchilla' or 'data_constrained')"
+                )
+            self.tied = {"log_beta": "log_alpha"}
 
     # ------------------------------------------------------------ settings
     def settings(self) -> dict:
@@ -243,6 +259,7 @@ class ScalingModel:
             "centred_min_runs": self.centred_min_runs,
             "run_effects": self.run_effects,
             "spread_prior": self.spread_prior,
+            "shared_exponent": self.shared_exponent,
         }
 
     @classmethod
@@ -258,11 +275,15 @@ class ScalingModel:
             centred_min_runs=settings.get("centred_min_runs", 10),
             run_effects=bool(settings.get("run_effects")),
             spread_prior=settings.get("spread_prior", "lognormal"),
+            shared_exponent=bool(settings.get("shared_exponent", False)),
         )
 
     def __repr__(self) -> str:
         lines = [f"ScalingModel({self.law.formula})", f"  likelihood: {self.likelihood} on log loss"]
         for p in self.law.params:
+            if p in self.tied:
+                lines.append(f"  {p:<12} tied to {self.tied[p]} (shared exponent)")
+                continue
             lines.append(f"  {p:<12} {self.pooling[p]:<9} prior {self.priors[p]!r}"
                          + (f", spread {self.spread_prior_of(p)!r}" if self.pooling[p] == "partial" else ""))
         lines.append(f"  {'sigma':<12} {self.pooling['sigma']:<9} prior {self.priors['sigma']!r}")
@@ -317,7 +338,9 @@ class ScalingModel:
         coords = self._coords(obs)
         with pm.Model(coords=coords) as model:
             pooling = self.effective_pooling(len(obs.families))
-            theta = {p: self._family_parameter(p, pooling[p], self.parameter_forms(p, obs)) for p in self.law.params}
+            theta = {p: self._family_parameter(p, pooling[p], self.parameter_forms(p, obs))
+                     for p in self.law.params if p not in self.tied}
+            theta.update({p: theta[src] for p, src in self.tied.items()})
             if self.pooling["sigma"] == "none":
                 sigma = self.priors["sigma"].create("sigma_family", dims="family")
             else:

@@ -939,6 +939,7 @@ def plot_shrinkage(
 def _prior_user_draws(fit: Fit, n: int, seed: int) -> xr.Dataset:
     rng = np.random.default_rng(seed)
     theta = {p: xr.DataArray(fit.model.priors[p].sample(rng, n), dims="sample") for p in fit.law.params}
+    theta.update({p: theta[src] for p, src in fit.model.tied.items()})  # a shared exponent
     user = fit.law.to_user(theta, fit.centre, np)
     return xr.Dataset({k: user[k] for k in fit.law.user_params})
 

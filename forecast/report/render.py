@@ -347,7 +347,10 @@ def _frontier_returns(frontier, ci: float) -> str | None:
 
 
 def _data_table(fit: Fit) -> Table:
+    from forecast.identify import lockstep_table
+
     table = fit.observations.table
+    spread = lockstep_table(fit).set_index("family")
     rows = []
     for fam in fit.families:
         t = table[table["family"] == fam]
@@ -361,6 +364,8 @@ def _data_table(fit: Fit) -> Table:
                 F.interval(ratio.min(), ratio.max()),
                 F.interval(t["flops"].min(), t["flops"].max()),
                 F.interval(t["loss"].min(), t["loss"].max()),
+                F.num(spread.loc[fam, "spread_decades"], 2)
+                + (" (lock-step)" if spread.loc[fam, "lockstep"] else ""),
             ]
         )
     rows.append(
@@ -372,12 +377,16 @@ def _data_table(fit: Fit) -> Table:
             F.interval((table["tokens"] / table["params"]).min(), (table["tokens"] / table["params"]).max()),
             F.interval(table["flops"].min(), table["flops"].max()),
             F.interval(table["loss"].min(), table["loss"].max()),
+            "",
         ]
     )
     flops_source = getattr(fit.observations, "flops_source", None)
     caption = (
         "Observed ranges (minimum – maximum) of the runs each family contributed; no intervals. "
         "Compute C is " + ("6ND (not given in the data)." if flops_source == "6 N D" else "as given.")
+        + " N–D spread: how far a family's runs spread across their line in (log10 N, log10 D), in decades; "
+        "near 0 ('lock-step', as on a compute-optimal line) the runs cannot separate the parameter term "
+        "from the data term."
     )
     return Table(
         id="data-table",
@@ -390,9 +399,10 @@ def _data_table(fit: Fit) -> Table:
             "D/N (tokens per parameter)",
             "C (FLOP)",
             "loss (nats per token)",
+            "N–D spread (decades)",
         ],
         rows=rows,
-        numeric=[False, True, True, True, True, True, True],
+        numeric=[False, True, True, True, True, True, True, True],
     )
 
 
