@@ -489,7 +489,8 @@ def _scale_up_forecast(fit: Fit, families: Sequence[str], *, flops: np.ndarray |
         top = float(fit.observations.table["flops"].max())
         flops = np.asarray([top * s for s in SCALE_UPS])
     # compute alone: Python's predict puts a law of N and D on the compute-optimal frontier and says so
-    return predict(fit, flops=np.asarray(flops, dtype=float), family=list(families))
+    family = families[0] if len(families) == 1 else list(families)  # "auto" resolves (and says so) in predict
+    return predict(fit, flops=np.asarray(flops, dtype=float), family=family)
 
 
 # ------------------------------------------------ scenario options, shared by `wall` and `report --wall`
@@ -1158,11 +1159,8 @@ def report(
             scenario, stock=stock, compute_growth=compute_growth, tokens_per_param=tokens_per_param
         )
         loaded = _load(model)
-        if families == ["auto"]:
-            from forecast.predict import resolve_default_family
-
-            families = [resolve_default_family(loaded, "auto")[0]]
-        loaded._resolve_families(families)  # an unknown family fails before any work
+        if families != ["auto"]:
+            loaded._resolve_families(families)  # an unknown family fails before any work
         # Budgets in FLOP need a law that maps compute to loss (directly, or through the frontier).
         forecasts = (
             [_scale_up_forecast(loaded, families, flops=budgets)]

@@ -333,7 +333,7 @@ def _losses(par: dict, r_star, q: dict, *, repeats: bool, law, centre: dict) -> 
     the wall, and with it at ``D = min(D*, stock x epochs)``, ``N = C / (6 D)``.
     Tokens past one pass over the stock are discounted with the scenario's
     ``R_D*`` (:func:`forecast.laws.effective_data`), unless the law reads unique
-    tokens itself (the data-constrained law, with its own fitted ``R_D``).
+    tokens itself (the data-constrained law, with its own fitted ``R_D_star``).
 
     Algorithmic efficiency ``m`` makes physical compute ``C`` worth ``m C``:
     without the wall the loss is ``L*(m C)``. A run of ``N`` parameters and

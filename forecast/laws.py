@@ -444,24 +444,25 @@ def _dc_log_mean(t, lx, c, xp):
 
 def _dc_to_user(t, c, xp):
     out = _chinchilla_to_user(t, c, xp)
-    out["R_D"] = xp.exp(t["log_rd"])
-    out["R_N"] = xp.exp(t["log_rn"])
+    # the paper's R_D* and R_N* (decay constants); R_D = D/U_D - 1 is the number of repetitions
+    out["R_D_star"] = xp.exp(t["log_rd"])
+    out["R_N_star"] = xp.exp(t["log_rn"])
     return out
 
 
 def _dc_from_user(u, c, xp):
     out = _chinchilla_from_user(u, c, xp)
-    out["log_rd"] = xp.log(u["R_D"])
-    out["log_rn"] = xp.log(u["R_N"])
+    out["log_rd"] = xp.log(u["R_D_star"])
+    out["log_rn"] = xp.log(u["R_N_star"])
     return out
 
 
 DATA_CONSTRAINED = Law(
     name="data_constrained",
-    formula="L = E + A / N'^alpha + B / D'^beta,  D' = U_D + U_D R_D (1 - exp(-(D/U_D - 1) / R_D))",
+    formula="L = E + A / N'^alpha + B / D'^beta,  D' = U_D + U_D R_D* (1 - exp(-R_D / R_D*)),  R_D = D/U_D - 1",
     inputs=("params", "tokens", "unique_tokens"),
     params=("log_E", "a", "b", "log_alpha", "log_beta", "log_rd", "log_rn"),
-    user_params=("E", "A", "B", "alpha", "beta", "R_D", "R_N"),
+    user_params=("E", "A", "B", "alpha", "beta", "R_D_star", "R_N_star"),
     priors={**CHINCHILLA.priors,
             # Muennighoff et al. 2023: R_D* = 15.4, R_N* = 5.3 on C4
             "log_rd": Prior("Normal", mu=float(np.log(15.0)), sigma=0.7),
@@ -472,7 +473,7 @@ DATA_CONSTRAINED = Law(
     from_user=_dc_from_user,
     centred=("params", "tokens"),
     description=("Muennighoff et al. (2023) law for repeated data: tokens seen more than once "
-                 "count as effective data D' that saturates at U_D (1 + R_D)."),
+                 "count as effective data D' that saturates at U_D (1 + R_D*), R_D* = R_D_star."),
     references=("Muennighoff et al. 2023, Scaling Data-Constrained Language Models",),
     # a compute-optimal run repeats no data (U -> infinity), where the law is Chinchilla's
     frontier=_chinchilla_frontier,

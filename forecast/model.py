@@ -26,7 +26,7 @@ show it. ``run_effects=True`` adds a run-level offset ``u_r ~ N(0, sigma_run)``
 on log loss shared by a run's rows; it is off by default because when every run
 has a single model size (as in OPT) the offset is confounded with the parameter
 term ``A / N^alpha`` (on OPT the offsets absorbed the size effect and the
-forecast for the largest model missed by 43%), so use it only when runs share
+forecast for the largest model missed by 42%), so use it only when runs share
 sizes.
 """
 

@@ -268,7 +268,7 @@ def test_convergence_warning_names_the_cli_flag(tmp_path):
 
 # ------------------------------------------------------------- the report
 def test_report_shows_the_fit_and_folds_the_parameter_table(tmp_path):
-    fit = fake_fit(draws=200)
+    fit = fake_fit(draws=500)
     html = fc.write_report(tmp_path / "r.html", fit=fit).read_text()
     for fig in ("ppc", "residuals"):
         assert f'id="figure-{fig}"' in html

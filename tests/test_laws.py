@@ -13,7 +13,7 @@ from forecast.priors import Prior
 
 # Muennighoff et al. (2023) fit, unrounded as in the datablations repository's README.
 MUENNIGHOFF = {"E": np.exp(0.6254804), "A": np.exp(6.255414), "B": np.exp(7.3049974),
-               "alpha": 0.3526596, "beta": 0.3526596, "R_D": 15.387756, "R_N": 5.309743}
+               "alpha": 0.3526596, "beta": 0.3526596, "R_D_star": 15.387756, "R_N_star": 5.309743}
 
 
 @pytest.mark.parametrize(("n", "d", "u", "expected"), [

@@ -173,8 +173,8 @@ def test_data_constrained_law_needs_unique_tokens():
         "B": 1487.7,
         "alpha": 0.3527,
         "beta": 0.3527,
-        "R_D": 15.387756,
-        "R_N": 5.309743,
+        "R_D_star": 15.387756,
+        "R_N_star": 5.309743,
     }
     fit = fake_fit(
         obs,
