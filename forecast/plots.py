@@ -1212,6 +1212,8 @@ def _family_grid(n: int, *, panel: tuple[float, float] = (3.0, 2.4), max_cols: i
     """A grid of small multiples for ``n`` families (unused panels hidden)."""
     ncols = min(max_cols, n)
     nrows = -(-n // ncols)
+    if ncols <= 2:  # one or two families: panels wide enough for the title and the caption
+        panel = (7.0 / ncols, 0.62 * 7.0 / ncols)
     fig, grid = plt.subplots(
         nrows, ncols, figsize=(panel[0] * ncols + 0.6, panel[1] * nrows + 0.9), layout="constrained",
         squeeze=False,
