@@ -1141,6 +1141,14 @@ def report(
     tokens_per_param: TokensPerParam = None,
     samples: Samples = 1000,
     seed: Seed = 0,
+    efficiency_growth: EfficiencyGrowth = None,
+    data_efficiency: DataEfficiency = None,
+    overtraining: Overtraining = None,
+    epochs: Epochs = None,
+    stock_growth: StockGrowth = None,
+    slowdown: Slowdown = None,
+    compute_cap: ComputeCap = None,
+    min_yearly_gain: MinYearlyGain = 0.005,
 ) -> None:
     """Write a report (HTML or Markdown) of a saved fit: answers, diagnostics, forecasts, frontier, wall."""
     with _user_errors():
@@ -1155,8 +1163,17 @@ def report(
         budgets = parse_numbers(flops, option="--flops")
         families = _families(family)
         _writable(out)
+        more = efficiency_overrides(
+            efficiency_growth=efficiency_growth,
+            data_efficiency=data_efficiency,
+            overtraining=overtraining,
+            epochs=epochs,
+            stock_growth=stock_growth,
+            slowdown=slowdown,
+            compute_cap=compute_cap,
+        )
         scen = scenario_from_options(
-            scenario, stock=stock, compute_growth=compute_growth, tokens_per_param=tokens_per_param
+            scenario, stock=stock, compute_growth=compute_growth, tokens_per_param=tokens_per_param, **more
         )
         loaded = _load(model)
         if families != ["auto"]:
@@ -1172,12 +1189,16 @@ def report(
         wall_ = fixed = None
         if with_wall:
             _needs_frontier(loaded, "--wall")
-            wall_ = _data_wall(loaded, scen, samples=samples, seed=seed, console=console)
+            wall_ = _data_wall(
+                loaded, scen, samples=samples, seed=seed, console=console, min_yearly_gain=min_yearly_gain
+            )
             if tokens_per_param is not None:
                 fixed = _data_wall(None, scen, samples=samples, seed=seed, console=console)
-        elif any(v is not None for v in (stock, compute_growth, tokens_per_param)) or scenario != "epoch2024":
-            raise UserError("--scenario, --stock, --compute-growth and --tokens-per-param describe the data "
-                            "wall: add --wall")
+        elif any(v is not None for v in (stock, compute_growth, tokens_per_param)) or more or (
+            scenario != "epoch2024"
+        ):
+            raise UserError("the scenario options (--scenario, --stock, --compute-growth, --tokens-per-param, "
+                            "--efficiency-growth, ...) describe the data wall: add --wall")
         out.parent.mkdir(parents=True, exist_ok=True)
         with console.status("Writing the report (figures and tables)..."):
             written = write_report(
