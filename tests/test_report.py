@@ -371,7 +371,7 @@ def test_figures_are_inline_svg(report):
     figures = re.findall(r"<figure id=\"figure-([\w-]+)\">\s*<svg", html)
     assert figures == ["fit", "shrinkage", "ppc", "residuals", "exponents", "forecast-1", "frontier", "wall"]
     numbers = re.findall(r"<figcaption>Figure (\d+)\.", html)
-    assert numbers == [str(i) for i in range(1, 7)]
+    assert numbers == [str(i) for i in range(1, 9)]  # incl. the posterior predictive check and residuals
 
 
 # --------------------------------------------------------------- the gate

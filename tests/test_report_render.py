@@ -89,7 +89,7 @@ def test_report_renders_every_figure_without_errors(page, tmp_path):
     dom = result.stdout
     source = page.read_text()
     figures = re.findall(r'<figure id="figure-([\w-]+)">\s*<svg', source)
-    assert len(figures) == 6
+    assert len(figures) == 8  # incl. the posterior predictive check and residuals
     for fig_id in figures:
         # the browser parsed each figure as an SVG element with drawn paths inside
         match = re.search(
