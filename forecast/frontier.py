@@ -574,10 +574,10 @@ def frontier(fit: Fit, flops, family: str = "population", random_seed: int | Non
 def optimum_function(law, theta: Mapping[str, np.ndarray], centre: Mapping[str, float]):
     """The compute-optimal N*, D*, L* of sampled-space ``theta`` as a function of log budgets, or None.
 
-    The same optimum :func:`frontier` uses (closed form for the Chinchilla and
-    data-constrained laws, grid search for other laws of N and D), for any
-    parameter draws, e.g. prior draws in :mod:`forecast.identify`. Returns
-    None for a law with no split of compute (the compute law).
+    The same optimum :func:`frontier` uses (the law's declared closed form,
+    or grid search for other laws of N and D), for any parameter draws, e.g.
+    prior draws in :mod:`forecast.identify`. Returns None for a law with no
+    frontier.
 
     Examples
     --------
@@ -590,15 +590,4 @@ def optimum_function(law, theta: Mapping[str, np.ndarray], centre: Mapping[str, 
     >>> round(float(out["tokens"][0, 0] / out["params"][0, 0]), 1)
     18.4
     """
-    if law.name in ("chinchilla", "data_constrained"):
-        user = law.to_user(theta, centre, np)
-        chin = {k: np.asarray(user[k])[..., None] for k in ("E", "A", "B", "alpha", "beta")}
-
-        def closed(log_flops):
-            n, d, loss = _closed_form(chin, np.exp(np.asarray(log_flops)))
-            return {"params": n, "tokens": d, "loss": loss}
-
-        return closed
-    if set(law.inputs) == {"params", "tokens"}:
-        return lambda log_flops: numeric_optimal(law, theta, centre, log_flops)
-    return None
+    return _optimum_of(law, theta, law.to_user(theta, centre, np), centre)
