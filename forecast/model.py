@@ -254,7 +254,7 @@ class ScalingModel:
             "likelihood": self.likelihood,
             "parametrization": self.parametrization,
             "centred_min_runs": self.centred_min_runs,
-            **({"family_forms": dict(self.family_forms_fixed)} if self.family_forms_fixed else {}),
+            "family_forms": dict(self.family_forms_fixed),
             "run_effects": self.run_effects,
             "spread_prior": self.spread_prior,
         }
