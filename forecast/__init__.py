@@ -27,6 +27,7 @@ _LAZY: dict[str, str] = {
     "plots": "forecast.plots",
     "Backtest": "forecast.backtest",
     "backtest": "forecast.backtest",
+    "cross_validate": "forecast.backtest",
     "PointFit": "forecast.baselines",
     "fit_baseline": "forecast.baselines",
     "CapabilityBacktest": "forecast.capabilities",
@@ -101,6 +102,7 @@ __all__ = [  # the same names as _LAZY (tests/test_import.py checks)
     "clear_compile_cache",
     "compare",
     "compare_text",
+    "cross_validate",
     "data_wall",
     "datasets",
     "fit_baseline",
@@ -152,7 +154,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs; nothing here runs
     from forecast import datasets, laws, plots
-    from forecast.backtest import Backtest, backtest
+    from forecast.backtest import Backtest, backtest, cross_validate
     from forecast.baselines import PointFit, fit_baseline
     from forecast.capabilities import (
         CapabilityBacktest,

@@ -187,6 +187,44 @@ class PointFit:
     bootstrap: pd.DataFrame | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     law: Law = CHINCHILLA
+    residuals: dict[str, np.ndarray] = field(default_factory=dict)
+    """Log-loss residuals of each point fit (``"pooled"`` included), for prediction intervals."""
+
+    def draws(
+        self, params=None, tokens=None, flops=None, *, unique_tokens=None, family: str = "new",
+        include_noise: bool = True, random_seed: int | None = 0,
+    ) -> np.ndarray:
+        """Bootstrap draws of the loss, ``(replicate, point)``: a bootstrap prediction interval's sample.
+
+        Each replicate is the Approach 3 refit on resampled runs; with
+        ``include_noise`` it is multiplied by ``exp(r)`` for a residual ``r``
+        resampled from the family's point fit (what a user would do to cover
+        one new run, not only the mean).
+
+        Examples
+        --------
+        >>> from forecast.datasets import simulate
+        >>> runs, _ = simulate(n_families=2, runs_per_family=30, seed=1)
+        >>> pf = fit_baseline(Observations(runs), bootstrap=20)
+        >>> pf.draws(params=[7e10], tokens=[1.4e12], family="family-0").shape
+        (20, 1)
+        """
+        from forecast.predict import resolve_inputs
+
+        if self.bootstrap is None:
+            raise ValueError("draws need bootstrap replicates: fit_baseline(obs, bootstrap=200)")
+        inputs = resolve_inputs(
+            self.law.inputs, params=params, tokens=tokens, flops=flops, unique_tokens=unique_tokens
+        )
+        out = self.law.loss(self._user(self._draws(family), column=True),
+                            **{k: inputs[k] for k in self.law.inputs})
+        if include_noise:
+            res = self.residuals.get(self._row(family))
+            if res is None or len(res) == 0:
+                raise ValueError("this PointFit holds no residuals; refit it with fit_baseline()")
+            rng = np.random.default_rng(random_seed)
+            out = out * np.exp(rng.choice(res, size=np.shape(out)))
+        return out
 
     @property
     def families(self) -> list[str]:
@@ -270,6 +308,7 @@ class PointFit:
         out = pd.concat(frames, ignore_index=True)
         out["interval"] = INTERVAL_KIND if self.bootstrap is not None else "none (point fit)"
         out["includes_noise"] = False
+        out["includes"] = "parameters"
         out.attrs.update(
             {
                 "method": f"Approach 3 on the {self.law.name} law (Huber on log loss, L-BFGS-B)",
@@ -377,13 +416,15 @@ def fit_baseline(
     groups = {f: table[table["family"] == f] for f in obs.families}
     if len(groups) > 1:
         groups["pooled"] = table
-    rows, boots = {}, []
+    rows, boots, residuals = {}, [], {}
     rng = np.random.default_rng(random_seed)
     for name, g in groups.items():
         inputs = {k: g[k].to_numpy(dtype=float) for k in law.inputs}
         y = g["loss"].to_numpy(dtype=float)
         est = fit_approach3(loss=y, law=law, delta=delta, n_starts=n_starts, **inputs)
         rows[name] = est
+        fitted = law.loss({k: est[k] for k in law.user_params}, **inputs)
+        residuals[name] = np.log(y) - np.log(fitted)
         for rep in range(bootstrap):
             idx = rng.integers(0, len(g), len(g))
             # refit from the point estimate: the resampled optimum is near it, and a grid search
@@ -396,6 +437,7 @@ def fit_baseline(
     if len(groups) == 1:
         only = next(iter(rows))
         rows["pooled"] = rows[only]
+        residuals["pooled"] = residuals[only]
         boots += [{**b, "family": "pooled"} for b in boots if b["family"] == only]
     params = pd.DataFrame.from_dict(rows, orient="index")
     params.index.name = "family"
@@ -404,4 +446,5 @@ def fit_baseline(
         bootstrap=pd.DataFrame(boots) if bootstrap else None,
         settings={"delta": delta, "bootstrap": bootstrap, "n_starts": n_starts, "law": law.name},
         law=law,
+        residuals=residuals,
     )

@@ -162,10 +162,14 @@ def prior_draw(model: ScalingModel, n_families: int, rng: np.random.Generator) -
             mu[p] = float(prior.sample(rng, 1)[0])
             tau[p] = float(_spread_prior(model, p).sample(rng, 1)[0])
             theta[p] = mu[p] + tau[p] * rng.standard_normal(n_families)
-    if model.pooling["sigma"] == "none":
+    sigma_mode = model.effective_pooling(n_families)["sigma"]
+    if sigma_mode == "none":
         sigma = model.priors["sigma"].sample(rng, n_families)
     else:
         sigma = np.full(n_families, model.priors["sigma"].sample(rng, 1)[0])
+    if sigma_mode == "partial":  # each family's own noise around the typical family's
+        tau["sigma"] = float(model.priors["sigma_tau"].sample(rng, 1)[0])
+        sigma = sigma * np.exp(tau["sigma"] * rng.standard_normal(n_families))
     return {"theta": theta, "mu": mu, "tau": tau, "sigma": sigma}
 
 
@@ -262,6 +266,8 @@ def _quantities(
             out[f"mu[{p}]"] = mu[p]
         if p in tau:
             out[f"tau[{p}]"] = tau[p]
+    if "sigma" in tau:
+        out["tau[sigma]"] = tau["sigma"]
     out["sigma"] = sigma
     for p in law.params:
         out[f"{p}[{family0}]"] = theta[p]
@@ -308,6 +314,8 @@ def _posterior_quantities(fit) -> xr.Dataset:
             mu[p], tau[p] = post[f"{p}_mu"], post[f"{p}_tau"]
         elif model.pooling[p] == "complete":
             mu[p] = post[p]
+    if "sigma_tau" in post:
+        tau["sigma"] = post["sigma_tau"]
     sigma = fit.noise_draws(family0).squeeze("family", drop=True)
     q = _quantities(
         model,

@@ -1338,6 +1338,79 @@ def capabilities(
             console.print(f"Wrote {csv}.")
 
 
+@app.command()
+def cv(
+    data: Annotated[
+        Path, typer.Argument(help="CSV of runs: one row per run (family, params, tokens, loss).", show_default=False)
+    ],
+    law: Annotated[
+        str, typer.Option(help="Scaling law: chinchilla, compute, kaplan, kaplan_n, data_constrained.")
+    ] = "chinchilla",
+    cutoffs: Annotated[
+        str | None,
+        typer.Option(help="Origins in decades of compute below each family's largest run, comma-separated "
+                     "(default 0.3,0.6,1)."),
+    ] = None,
+    top: Annotated[
+        str | None,
+        typer.Option(help="Origins as the number of each family's largest budgets held out, e.g. 2 "
+                     "(instead of --cutoffs)."),
+    ] = None,
+    family_col: Annotated[str, typer.Option(help="Column holding the family name.")] = "family",
+    run_col: Annotated[str | None, typer.Option(help="Column naming the training run of each checkpoint.")] = None,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates of the baseline (0: none).")] = 200,
+    draws: Draws = 500,
+    tune: Tune = 500,
+    chains: Chains = SAMPLER.chains,
+    seed: Seed = DEFAULT_SEED,
+    csv: Annotated[Path | None, typer.Option(help="Write the per-point results to this CSV.")] = None,
+) -> None:
+    """Rolling-origin cross-validation: coverage, error and interval score by horizon, against the baseline."""
+    with _user_errors():
+        from rich.table import Table
+
+        from forecast.backtest import cross_validate
+        from forecast.data import Observations
+        from forecast.model import ScalingModel
+
+        console = _console()
+        if cutoffs is not None and top is not None:
+            raise UserError("give --cutoffs or --top, not both")
+        if data.is_dir():
+            raise UserError(f"{data} is a folder; give the CSV file of runs")
+        obs = Observations.from_csv(data, family=family_col, run=run_col)
+        cut = parse_numbers(cutoffs, option="--cutoffs")
+        tops = parse_numbers(top, option="--top")
+        if tops is not None and (np.any(tops != np.round(tops)) or np.any(tops < 1)):
+            raise UserError(f"--top must be whole numbers of budgets >= 1, got {top!r}")
+        console.print(f"Data: {obs!r}")
+        result = cross_validate(
+            obs, ScalingModel(law=law),
+            cutoffs=None if cut is None else [float(c) for c in cut],
+            top=None if tops is None else [int(t) for t in tops],
+            bootstrap=bootstrap, random_seed=seed,
+            fit_options={"draws": draws, "tune": tune, "chains": chains, "warn": False},
+        )
+        metrics = result.metrics(by="horizon")
+        cols = ["method", "horizon", "n", "coverage_50", "coverage_90", "median_abs_rel_error",
+                "mean_interval_score_90", "mean_crps"]
+        table = Table(title="Cross-validation by horizon (decades of compute beyond the data), origins "
+                      + ", ".join(result.settings["folds"]), title_justify="left")
+        for c in cols:
+            table.add_column(c.replace("_", " "), justify="left" if c in ("method", "horizon") else "right")
+        for _, row in metrics[cols].iterrows():
+            table.add_row(*[str(row[c]) if c in ("method", "horizon", "n") else f"{row[c]:.4g}" for c in cols])
+        console.print(table)
+        console.print(f"bayes: {result.settings['bayes_intervals']}; baseline: {result.settings['baseline_intervals']}.")
+        console.print(f"Extrapolation-error rate these errors call for: {result.extrapolation_rate():.4g} "
+                      "(sd of log loss per decade beyond the data; pass it as predict(extrapolation=...)).")
+        if not result.settings["diagnostics_ok"]:
+            _warn("a fold's fit failed the convergence gate: " + result.settings["diagnostics"])
+        if csv is not None:
+            result.table().to_csv(csv, index=False)
+            console.print(f"Wrote {csv}.")
+
+
 def main() -> None:
     """Entry point of the ``forecast`` console script.
 

@@ -16,6 +16,15 @@ DEFAULT_CI: float = 0.9
 INTERVAL_KIND: str = "equal-tailed"
 """How intervals are formed: quantiles ``(1-ci)/2`` and ``(1+ci)/2`` of the draws."""
 
+EXTRAPOLATION_RATE: float = 0.02
+"""Default growth of the law's own error with distance beyond the data: the standard deviation of
+log loss added per decade of compute beyond a family's largest training run (sd = rate x decades).
+Chosen by rolling-origin cross-validation on the real tables (Porian, Chinchilla, OPT), pooled across
+their families: the rate with the lowest mean 90% interval score over the tables
+(``benchmarks/extrapolation_rate_grid.py``), close to the pooled maximum-likelihood rate 0.018-0.022
+(``benchmarks/backtest_real.py``; ``docs/model.md``, "Extrapolation error"). A fit's own rate comes from
+:meth:`forecast.backtest.Backtest.extrapolation_rate`."""
+
 DEFAULT_SEED: int = 20240601
 """Seed used by the CLI and the demo when the user gives none."""
 

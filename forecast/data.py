@@ -87,6 +87,12 @@ class DataValidationError(ValueError):
         super().__init__(f"{len(self.problems)} problem(s) in the observations:\n{lines}")
 
 
+CHECKPOINT_COLUMNS = ("step", "checkpoint", "iteration", "iter")
+"""Source columns that mark a table's rows as checkpoints of training runs."""
+CHECKPOINTS_PER_RUN = 3
+"""Rows per run from which a family counts as mostly checkpoints (and warns)."""
+
+
 class DataWarning(UserWarning):
     """The table can be used, but something in it deserves a look."""
 
@@ -575,10 +581,43 @@ class Observations:
                 DataWarning,
                 stacklevel=3,
             )
+        self._warn_checkpoints(out, df)
         cols = ["family", "params", "tokens", "loss", "flops"] + [
             c for c in ("unique_tokens", "epochs", "run") if c in out
         ]
         return out[cols].reset_index(drop=True)
+
+    @staticmethod
+    def _warn_checkpoints(out: pd.DataFrame, df: pd.DataFrame) -> None:
+        """Warn when a family's rows are mostly checkpoints of a few runs (correlated, not independent).
+
+        Runs are the ``run`` column when given; otherwise, when the source
+        table has a checkpoint column (``step``, ``checkpoint``, ``iteration``),
+        each model size of a family is taken as one run.
+        """
+        if "run" in out:
+            runs = out.groupby("family", sort=False)["run"].nunique()
+            how = "the 'run' column"
+        elif any(str(c).lower() in CHECKPOINT_COLUMNS for c in df.columns):
+            runs = out.groupby("family", sort=False)["params"].nunique()
+            how = "one run per model size (the table has a checkpoint column)"
+        else:
+            return
+        rows = out.groupby("family", sort=False).size()
+        heavy = [(f, int(rows[f]), int(runs[f])) for f in rows.index
+                 if rows[f] >= CHECKPOINTS_PER_RUN * runs[f]]
+        if heavy:
+            listed = ", ".join(f"'{f}' ({n} rows from {r} runs)" for f, n, r in heavy)
+            warnings.warn(
+                f"mostly checkpoints of a few runs in {listed}, counting runs by {how}. Checkpoints of "
+                "one run share its quirks, so treating them as independent runs overstates what the "
+                "data teach and narrows the intervals; keep one row per run (e.g. the final checkpoint) "
+                "for the tightest honest fit, or name the runs (run='<column>') and use "
+                "ScalingModel(run_effects=True) when runs share model sizes; check the intervals with "
+                "forecast.cross_validate",
+                DataWarning,
+                stacklevel=4,
+            )
 
     # ------------------------------------------------------------ accessors
     def __len__(self) -> int:

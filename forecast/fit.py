@@ -346,14 +346,42 @@ class Fit:
             ds = ds.squeeze("family", drop=True)
         return ds
 
-    def noise_draws(self, family: str | list[str] | None = None) -> xr.DataArray:
-        """Observation noise scale on log loss over ``(chain, draw, family)``."""
+    def noise_draws(self, family: str | list[str] | None = None, *, random_seed: int | None = 0) -> xr.DataArray:
+        """Observation noise scale on log loss over ``(chain, draw, family)``.
+
+        With partially pooled noise (the default) a fitted family has its own
+        scale ``sigma * exp(sigma_tau * sigma_z_f)``, ``"population"`` the
+        typical family's ``sigma`` and ``"new"`` a scale drawn from the
+        population for each draw (``random_seed`` seeds that draw).
+        """
         names = self._resolve_families(family)
         post = self.posterior
-        if self.pooling["sigma"] == "none":
+        mode = self.pooling["sigma"]
+        if mode == "none":
             fitted = post["sigma_family"].assign_coords(family=self.families)
             parts = [fitted.sel(family=n, drop=True) if n in self.families
                      else fitted.median("family") for n in names]
+            sigma = xr.concat(parts, dim=xr.DataArray(names, dims="family", name="family"))
+        elif mode == "partial" or (mode == "complete" and self.model.pooling["sigma"] == "partial"):
+            rng = np.random.default_rng(random_seed)
+            shape = (post.sizes["chain"], post.sizes["draw"])
+            if "sigma_tau" in post:
+                tau = post["sigma_tau"]
+            else:  # one family: a new family's noise spread comes from the prior
+                tau = xr.DataArray(self.model.priors["sigma_tau"].sample(rng, shape), dims=("chain", "draw"),
+                                   coords={"chain": post["chain"], "draw": post["draw"]})
+            z_fit = post["sigma_z"].assign_coords(family=self.families) if "sigma_z" in post else None
+            parts = []
+            for n in names:
+                if n == "population":
+                    z = xr.zeros_like(post["sigma"])
+                elif n == "new" or z_fit is None:
+                    z = xr.DataArray(rng.standard_normal(shape), dims=("chain", "draw"), coords=post["sigma"].coords)
+                    if n != "new":  # the one fitted family of a single-family fit: its own sigma
+                        z = xr.zeros_like(post["sigma"])
+                else:
+                    z = z_fit.sel(family=n, drop=True)
+                parts.append(post["sigma"] * np.exp(tau * z))
             sigma = xr.concat(parts, dim=xr.DataArray(names, dims="family", name="family"))
         else:
             sigma = post["sigma"].expand_dims(family=names)
@@ -405,6 +433,8 @@ class Fit:
                  if self.pooling[p] == "partial" and p not in self.model.tied}
         if "sigma" in post:
             extra["sigma"] = post["sigma"]
+        if "sigma_tau" in post:
+            extra["tau[sigma]"] = post["sigma_tau"]
         if "sigma_run" in post:
             extra["sigma_run"] = post["sigma_run"]
         for name, da in extra.items():

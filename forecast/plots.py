@@ -51,6 +51,7 @@ __all__ = [
     "plot_fit",
     "plot_forecast",
     "plot_frontier",
+    "plot_pit",
     "plot_ppc",
     "plot_residuals",
     "plot_shrinkage",
@@ -1398,4 +1399,79 @@ def plot_residuals(
             "Residuals should scatter about zero at every compute; a trend is misfit that grows when "
             "extrapolated. All panels share the y axis.",
         )
+    return fig
+
+
+# ------------------------------------------------------- cross-validation
+def plot_pit(
+    cv,
+    *,
+    methods: Sequence[str] | None = None,
+    bins: int = 10,
+    ax: Sequence[Axes] | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """PIT histograms and coverage by horizon of a rolling-origin cross-validation.
+
+    Left: the probability integral transform of each held-out run (the share
+    of forecast draws below the observed loss) per method; calibrated
+    forecasts give a flat histogram, over-confident ones a U, biased ones a
+    slope. Right: coverage of the 50% and 90% intervals against the horizon
+    (decades of compute beyond the family's data), with the nominal masses.
+
+    Parameters
+    ----------
+    cv : forecast.backtest.Backtest
+        From :func:`forecast.cross_validate` (or :func:`forecast.backtest.backtest`).
+    methods : sequence of str, optional
+        Methods to draw (default: every method in ``cv``).
+    bins : int
+        Histogram bins of the PIT.
+    ax : sequence of two Axes, optional
+        Axes to draw into.
+    figsize : (float, float), optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_pit(cv)   # doctest: +SKIP
+    """
+    points = cv.table()
+    methods = list(methods or dict.fromkeys(points["method"]))
+    unknown = [m for m in methods if m not in set(points["method"])]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; this cross-validation has {sorted(set(points['method']))}")
+    if int(bins) < 2:
+        raise ValueError(f"bins must be at least 2, got {bins!r}")
+    fig, axes, _ = _new_figure_grid(ax, 2, figsize=figsize or (10.0, 3.8))
+    edges = np.linspace(0.0, 1.0, int(bins) + 1)
+    colours = {m: f"C{i}" for i, m in enumerate(methods)}
+    for m in methods:
+        pit = points.loc[points["method"] == m, "pit"].dropna().to_numpy()
+        if pit.size:
+            axes[0].hist(pit, bins=edges, density=True, histtype="step", lw=1.8, color=colours[m],
+                         label=f"{m} ({pit.size} runs)")
+    axes[0].axhline(1.0, color="0.4", ls=":", lw=1, label="calibrated")
+    axes[0].set(xlim=(0, 1), xlabel="PIT: share of forecast draws below the observed loss",
+                ylabel="density", title="Probability integral transform")
+    axes[0].legend(fontsize="small")
+    metrics = cv.metrics(by="horizon")
+    for m in methods:
+        g = metrics[metrics["method"] == m]
+        for tag, style in (("90", "-"), ("50", "--")):
+            if f"coverage_{tag}" in g and g[f"coverage_{tag}"].notna().any():
+                axes[1].plot(g["mean_horizon"], g[f"coverage_{tag}"], style, marker="o", color=colours[m],
+                             label=f"{m}, {tag}%")
+    for tag in ("90", "50"):
+        axes[1].axhline(int(tag) / 100, color="0.4", ls=":", lw=1)
+    axes[1].set(ylim=(-0.02, 1.02), xlabel="horizon (decades of compute beyond the family's data)",
+                ylabel="coverage of held-out runs", title="Coverage by horizon")
+    axes[1].legend(fontsize="small")
+    s = cv.settings
+    _add_caption(fig, f"Rolling-origin cross-validation, origins {', '.join(s.get('folds', []))}; "
+                      f"{INTERVAL_KIND} intervals of single held-out runs. bayes: "
+                      f"{s.get('bayes_intervals', '')}; baseline: {s.get('baseline_intervals', '')}.")
     return fig

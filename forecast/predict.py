@@ -306,6 +306,10 @@ class Forecast:
         The families forecast (fitted names, ``"new"``, ``"population"``).
     fit_info : dict
         Law, formula, likelihood, fitted families and draws, for reports.
+    horizon : numpy.ndarray or None
+        Decades of compute beyond the family's data, ``(family, point)`` (0 within the data).
+    extrapolation_rate : float
+        SD of log loss added per decade beyond the data (0: no extrapolation error in the draws).
 
     Examples
     --------
@@ -317,9 +321,12 @@ class Forecast:
 
     def __init__(self, draws: xr.DataArray | None = None, include_noise: bool = False,
                  families: Sequence[str] = (), fit_info: dict[str, Any] | None = None, *,
-                 blocks: _Blocks | None = None) -> None:
+                 blocks: _Blocks | None = None, horizon: np.ndarray | None = None,
+                 extrapolation_rate: float = 0.0) -> None:
         if draws is None and blocks is None:
             raise ValueError("Forecast needs draws (or blocks to compute them)")
+        self.horizon = horizon
+        self.extrapolation_rate = float(extrapolation_rate)
         self._draws = draws
         self._blocks = blocks
         self.include_noise = include_noise
@@ -346,6 +353,11 @@ class Forecast:
             loss.attrs.update(b.coords["attrs"])
             self._draws = loss
         return self._draws
+
+    @property
+    def includes(self) -> str:
+        """What the interval includes, in words (every table says it too)."""
+        return interval_includes(self.include_noise, self.extrapolation_rate)
 
     def _sizes(self) -> dict[str, int]:
         if self._draws is not None:
@@ -456,11 +468,16 @@ class Forecast:
         out = pd.concat(frames, ignore_index=True)
         out["interval"] = INTERVAL_KIND
         out["includes_noise"] = self.include_noise
+        if self.horizon is not None:
+            out["horizon"] = np.tile(np.asarray(self.horizon, dtype=float).ravel(), len(cis))
+        out["includes"] = self.includes
         out.attrs.update(
             {
                 "ci": cis if len(cis) > 1 else cis[0],
                 "interval": INTERVAL_KIND,
                 "includes_noise": self.include_noise,
+                "includes": self.includes,
+                "extrapolation_rate": self.extrapolation_rate,
                 **self.fit_info,
             }
         )
@@ -747,6 +764,7 @@ def predict(
     random_seed: int | None = 0,
     precision: Literal["double", "single"] = "double",
     run: Any = None,
+    extrapolation: bool | float = True,
 ) -> Forecast:
     """Posterior predictive loss at new scales, vectorised over draws, families and points.
 
@@ -786,6 +804,15 @@ def predict(
         Arithmetic of the draws. ``"single"`` (float32) keeps ~7 significant
         digits, far below the Monte Carlo error of any interval, and is 3-10x
         faster on CPUs without AVX-512; use it for very large grids.
+    extrapolation : bool or float
+        Add the law's own error beyond the data (default True): the log loss
+        of each draw gets ``N(0, rate * h)`` where ``h`` is the decades of
+        compute beyond the family's largest training run
+        (:func:`extrapolation_error`). ``True`` uses the rate learned by
+        cross-validation on real tables (:data:`forecast.config.EXTRAPOLATION_RATE`),
+        a number sets the rate (e.g. a fit's own,
+        ``fc.cross_validate(obs).extrapolation_rate()``), ``False`` leaves it out.
+        Points within the data (``h = 0``) are unchanged.
 
     Returns
     -------
@@ -845,6 +872,15 @@ def predict(
         inputs["run"] = np.asarray(runs)
     theta_values = {k: theta[k].values for k in law.params}
     dtype = np.float64 if precision == "double" else np.float32
+    rate = extrapolation_rate_of(extrapolation)
+    horizon = extrapolation_horizon(fit, inputs, names)
+    ext_z = None
+    if rate > 0:
+        ext_seed = None if random_seed is None else int(np.random.SeedSequence(random_seed).spawn(3)[2]
+                                                        .generate_state(1)[0])
+        # one standard normal per draw and family: each draw departs from the law as one smooth curve
+        ext_z = extrapolation_error(np.ones((len(names), 1)), 1.0, theta[law.params[0]].shape[:2],
+                                    random_seed=ext_seed)
     n_draws = int(np.prod(theta[law.params[0]].shape))
     step = max(1, BLOCK_ELEMENTS // max(1, n_draws))
 
@@ -852,6 +888,9 @@ def predict(
         # each block of points has its own noise stream, so any block can be recomputed alone
         sl = slice(i * step, min((i + 1) * step, n_points))
         log_offset, new_run, _ = _run_offsets(fit, None if runs is None else runs[sl], sl.stop - sl.start)
+        if ext_z is not None:  # the extrapolation error on log loss (a separate term; see below)
+            shift = rate * horizon[None, None, :, sl] * ext_z
+            log_offset = shift if log_offset is None else log_offset + shift
         return evaluate_log_mean(
             law,
             theta_values,
@@ -871,12 +910,14 @@ def predict(
         "draw": theta["draw"].values,
         "family": names,
         **_point_coords(inputs),
-        "attrs": {"units": "nats/token", "includes_noise": include_noise},
+        "attrs": {"units": "nats/token", "includes_noise": include_noise,
+                  "includes": interval_includes(include_noise, rate)},
     }
     blocks = _Blocks(compute=compute, coords=coords, step=step, n_points=n_points, dtype=dtype)
     info = fit_info(fit)
     info.update({k: v for k, v in (("family_note", family_note), ("split_note", split_note)) if v})
-    return Forecast(include_noise=include_noise, families=names, fit_info=info, blocks=blocks)
+    return Forecast(include_noise=include_noise, families=names, fit_info=info, blocks=blocks,
+                    horizon=horizon, extrapolation_rate=rate)
 
 
 def _check_family_names(names: Sequence[str]) -> None:
@@ -933,3 +974,91 @@ def warn_far_outside(fit: Fit, inputs: dict[str, np.ndarray], *, decades: float 
             ExtrapolationWarning,
             stacklevel=stacklevel,
         )
+
+
+# ---------------------------------------------------- extrapolation error
+def interval_includes(include_noise: bool, extrapolation_rate: float) -> str:
+    """What a forecast interval includes, in words.
+
+    Examples
+    --------
+    >>> interval_includes(True, 0.01)
+    'parameters, observation noise, extrapolation error'
+    """
+    parts = ["parameters"] + (["observation noise"] if include_noise else [])
+    return ", ".join(parts + (["extrapolation error"] if extrapolation_rate > 0 else []))
+
+
+def extrapolation_rate_of(extrapolation: bool | float) -> float:
+    """The extrapolation-error rate a ``predict(extrapolation=...)`` argument asks for.
+
+    Examples
+    --------
+    >>> extrapolation_rate_of(False), extrapolation_rate_of(0.02)
+    (0.0, 0.02)
+    """
+    from forecast.config import EXTRAPOLATION_RATE
+
+    if extrapolation is True:
+        return float(EXTRAPOLATION_RATE)
+    if extrapolation is False or extrapolation is None:
+        return 0.0
+    try:
+        rate = float(extrapolation)
+    except (TypeError, ValueError):
+        rate = float("nan")
+    if not np.isfinite(rate) or rate < 0:
+        raise ValueError(
+            f"extrapolation must be True (the default rate), False (none) or a rate >= 0 "
+            f"(sd of log loss per decade of compute beyond the data), got {extrapolation!r}"
+        )
+    return rate
+
+
+def extrapolation_horizon(fit: Fit, inputs: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """Decades of compute beyond each family's largest training run, ``(family, point)``; 0 within the data.
+
+    A fitted family is measured from its own largest run; ``"new"`` and
+    ``"population"`` from the largest run of any family. Points without a
+    known compute (laws that read only N) are measured by model size.
+
+    Examples
+    --------
+    >>> from forecast.testing import fake_fit
+    >>> fit = fake_fit(draws=5)
+    >>> cmax = float(fit.observations.table["flops"].max())
+    >>> extrapolation_horizon(fit, {"flops": np.array([cmax, 100 * cmax])}, ["new"]).round(6).tolist()
+    [[0.0, 2.0]]
+    """
+    table = fit.observations.table
+    use = "flops" if np.isfinite(np.asarray(inputs.get("flops", [np.nan]), dtype=float)).all() else "params"
+    largest = table.groupby("family")[use].max()
+    overall = float(table[use].max())
+    values = np.asarray(inputs[use], dtype=float)
+    out = np.empty((len(names), values.size))
+    for i, name in enumerate(names):
+        ref = float(largest[name]) if name in largest.index else overall
+        out[i] = np.maximum(np.log10(values / ref), 0.0)
+    return out
+
+
+def extrapolation_error(
+    horizon: np.ndarray, rate: float, draws_shape: tuple[int, int], *, random_seed: int | None = 0
+) -> np.ndarray:
+    """Draws of the law's own error on log loss beyond the data, ``(chain, draw, family, point)``.
+
+    The error of a family's law grows linearly with the distance ``h`` beyond
+    its data, ``delta(h) = rate * h * z`` with one ``z ~ N(0, 1)`` per draw and
+    family, so each draw is one smooth curve that departs from the law (a
+    wrong exponent by ``rate`` per decade) and the band widens as ``rate * h``.
+    Zero within the data.
+
+    Examples
+    --------
+    >>> e = extrapolation_error(np.array([[0.0, 1.0, 2.0]]), 0.01, (2, 2000))
+    >>> e.shape, float(np.abs(e[..., 0]).max()), round(float(e[..., 2].std() / e[..., 1].std()), 6)
+    ((2, 2000, 1, 3), 0.0, 2.0)
+    """
+    rng = np.random.default_rng(random_seed)
+    z = rng.standard_normal((*draws_shape, horizon.shape[0], 1))
+    return rate * horizon[None, None] * z

@@ -120,6 +120,9 @@ def fake_fit(
         data["sigma_family"] = (("chain", "draw", "family"), np.abs(0.015 + 0.002 * noise(nf) / scale))
     else:
         data["sigma"] = (("chain", "draw"), np.abs(0.015 + 0.002 * noise() / scale))
+    if pooling["sigma"] == "partial":
+        data["sigma_tau"] = (("chain", "draw"), np.abs(0.5 + 0.05 * noise() / scale))
+        data["sigma_z"] = (("chain", "draw", "family"), 0.3 * well_mixed(rng, chains, draws, (nf,)))
     posterior = xr.Dataset(data, coords=coords)
     stats = xr.Dataset(
         {"diverging": (("chain", "draw"), np.zeros((chains, draws), dtype=bool)),

@@ -9,7 +9,10 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# FORECAST_SHARED_DATA points elsewhere (e.g. from a git worktree, whose parent holds no shared/)
+SHARED_DATA = Path(
+    os.environ.get("FORECAST_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data")
+)
 
 
 @pytest.fixture(scope="session")

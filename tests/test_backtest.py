@@ -54,7 +54,7 @@ def test_scores_are_what_the_table_says(obs):
     bt = backtest(obs, split="params", holdout=0.3, fit_fn=_fake, bootstrap=10)
     assert isinstance(bt, Backtest)
     table, metrics = bt.table(), bt.metrics().set_index("method")
-    assert len(table) == 2 * bt.settings["n_test"]
+    assert len(table) == 3 * bt.settings["n_test"]  # bayes with and without extrapolation error, baseline
     for method, g in table.groupby("method"):
         inside = (g.lower_90 <= g.loss) & (g.loss <= g.upper_90)
         assert metrics.loc[method, "coverage_90"] == pytest.approx(inside.mean())
@@ -89,7 +89,7 @@ def test_fit_fn_receives_only_the_training_runs(obs):
     bt = backtest(obs, split="flops", holdout=0.2, fit_fn=spy, baseline=False, fit_kwargs={"draws": 7})
     assert seen["train"].table["flops"].max() <= bt.settings["threshold"]
     assert seen["kwargs"]["draws"] == 7 and seen["kwargs"]["random_seed"] == 0
-    assert set(bt.table()["method"]) == {"bayes"}
+    assert set(bt.table()["method"]) == {"bayes", "bayes_no_extrapolation"}
 
 
 # ------------------------------------------------------------ real sampling

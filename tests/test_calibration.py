@@ -126,7 +126,10 @@ def test_prior_sampler_matches_the_pymc_model():
         ours_tau = [d["tau"][p] for d in draws]
         assert stats.ks_2samp(ours_mu, pymc_prior[f"{p}_mu"].values).pvalue > 1e-3, p
         assert stats.ks_2samp(ours_tau, pymc_prior[f"{p}_tau"].values).pvalue > 1e-3, p
-    assert stats.ks_2samp([d["sigma"][0] for d in draws], pymc_prior["sigma"].values).pvalue > 1e-3
+    # family 0's own noise: the typical family's, times its partially pooled factor
+    sigma0 = pymc_prior["sigma"] * np.exp(pymc_prior["sigma_tau"] * pymc_prior["sigma_z"].isel(family=0))
+    assert stats.ks_2samp([d["sigma"][0] for d in draws], sigma0.values).pvalue > 1e-3
+    assert stats.ks_2samp([d["tau"]["sigma"] for d in draws], pymc_prior["sigma_tau"].values).pvalue > 1e-3
 
     # the simulated log loss at one run of the design, with noise, through the law
     law = model.law

@@ -27,7 +27,7 @@ def test_changing_a_prior_never_changes_pooling():
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"pooling": {"gamma": "partial"}}, "no parameter 'gamma'"),
     ({"pooling": {"alpha": "some"}}, "must be one of"),
-    ({"pooling": {"sigma": "partial"}}, "sigma"),
+    ({"pooling": {"sigma": "shared"}}, "must be one of"),
     ({"likelihood": "cauchy"}, "likelihood must be one of"),
     ({"priors": {"alpha": 0.3}}, "must be a forecast.Prior"),
     ({"spread": {"alpha": -1}}, "positive"),

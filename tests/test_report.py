@@ -231,7 +231,7 @@ def test_law_priors_and_pooling_are_stated(report, fit):
     html, page = report
     priors = page.frame("prior-table")
     assert list(priors["sampled parameter"]) == [*fit.law.params, "sigma"]
-    assert set(priors["pooling"]) == {"partial", "complete"}
+    assert set(priors["pooling"]) == {"partial"}  # the noise too: each family its own, partially pooled
     assert "L = E + A / N^alpha + B / D^beta" in html
     assert "Student-t distribution with nu = 4" in html
 
@@ -506,7 +506,7 @@ def test_report_for_an_unpooled_fit_says_there_is_no_typical_family(tmp_path):
         "has no typical family here" in answers
         and "Family &#39;small-lab&#39; with 100B parameters" in answers
     )
-    assert set(Page(html).frame("prior-table")["pooling"]) == {"none", "complete"}
+    assert set(Page(html).frame("prior-table")["pooling"]) == {"none", "partial"}  # noise: partial by default
     assert "population" not in set(
         Page(html).frame("parameter-table").query("parameter == 'alpha'")["family"]
     )

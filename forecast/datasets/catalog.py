@@ -266,6 +266,8 @@ def load(name: str) -> Observations | Table:
             # each bundled table is one family by construction (pool() joins them); every other
             # data warning still reaches the user
             warnings.filterwarnings("ignore", message="only one family", category=DataWarning)
+            # the catalog says which tables are checkpoints (describe()); the raw-table path warns
+            warnings.filterwarnings("ignore", message="mostly checkpoints", category=DataWarning)
             obs = Observations(df, **entry.columns)
         obs.source = f"forecast.datasets.load({name!r}): {entry.source}"
         obs.citation = entry.citation

@@ -53,6 +53,7 @@ SECTIONS = (
     ("frontier", "Compute-optimal frontier"),
     ("wall", "Data wall"),
     ("backtest", "Backtest"),
+    ("trust", "How far can this forecast be trusted?"),
     ("reproduce", "Reproducibility"),
 )
 
@@ -876,10 +877,14 @@ def _backtest_result(backtest, ci: float) -> dict[str, Any]:
         if cover is not None and np.isfinite(cover):
             text += f", {level:.0%} intervals cover {cover:.0%} of the held-out runs"
         parts.append(text)
-    sentence = (
-        f"Backtest: fitted to the {s['n_train']} runs with {s['split']} below {F.num(s['threshold'], 3)} and "
-        f"forecast the {s['n_test']} larger held-out runs. " + "; ".join(parts) + "."
-    )
+    if "threshold" in s:
+        lead = (f"Backtest: fitted to the {s['n_train']} runs with {s['split']} below "
+                f"{F.num(s['threshold'], 3)} and forecast the {s['n_test']} larger held-out runs. ")
+    else:
+        lead = (f"Rolling-origin cross-validation: fitted at {len(s.get('folds', []))} origin(s) "
+                f"({', '.join(s.get('folds', []))} below each family's largest run) and forecast the larger "
+                "runs. ")
+    sentence = lead + "; ".join(parts) + "."
     if s.get("diagnostics_ok") is False:
         sentence += " The backtest's own fit failed the convergence gate."
     intervals = (
@@ -924,6 +929,53 @@ def _backtest_result(backtest, ci: float) -> dict[str, Any]:
         )
     )
     return {"text": sentence, "tables": tables}
+
+
+def _trust_section(forecasts, backtest, ci: float, sink) -> dict[str, Any]:
+    """"How far can this forecast be trusted?": coverage by horizon, each forecast's horizon, PIT plot, warning."""
+    from forecast import plots
+
+    cv = backtest if hasattr(backtest, "metrics") and "horizon" in getattr(backtest, "points", {}) else None
+    tag = f"{round(100 * ci):d}"
+    tables, checked, warning, figure = [], None, "", None
+    text = ("A forecast is only as good as the law's fit beyond the data. The horizon of a forecast is the "
+            "number of decades of compute between it and the largest training run of its family; the "
+            "intervals widen with it by the extrapolation error (forecast.predict.extrapolation_error).")
+    if cv is not None:
+        metrics = cv.metrics(by="horizon")
+        keep = [c for c in ("method", "horizon", "n", "coverage_50", f"coverage_{tag}", "median_abs_rel_error",
+                            f"mean_interval_score_{tag}", "mean_crps") if c in metrics]
+        tables.append(_frame_table(
+            metrics[keep].rename(columns=lambda c: c.replace("_", " ")), "trust-coverage",
+            f"Coverage of held-out runs by horizon (decades of compute beyond the family's data) in the "
+            f"rolling-origin cross-validation; nominal 50% and {ci:.0%}. Interval score: width plus "
+            f"{2 / (1 - ci):g}x each miss (lower is better). "
+            f"bayes: {cv.settings.get('bayes_intervals', '')}.",
+        ))
+        checked = float(cv.points["horizon"].max())
+        text += f" The cross-validation checked forecasts up to {checked:.2g} decades beyond the data."
+        figure = sink(lambda: plots.plot_pit(cv), "pit", "PIT and coverage by horizon")
+    else:
+        text += (" No cross-validation was given, so the coverage at these horizons is not checked for this "
+                 "data: run `forecast cv` (forecast.cross_validate) and pass it as backtest=.")
+    rows = []
+    for i, fc_ in enumerate(forecasts, start=1):
+        if getattr(fc_, "horizon", None) is None:
+            continue
+        t = fc_.table(ci)
+        rows.append(t.assign(forecast=i)[["forecast", "family", "params", "tokens", "flops", "horizon",
+                                          "includes"]])
+    if rows:
+        frame = pd.concat(rows, ignore_index=True)
+        tables.append(_frame_table(frame, "trust-horizons",
+                                   "Each forecast point's horizon (decades of compute beyond its family's "
+                                   "largest training run; 0 within the data) and what its interval includes."))
+        beyond = frame[frame["horizon"] > (checked if checked is not None else 0.0) + 1e-9]
+        if checked is not None and len(beyond):
+            warning = (f"Warning: {len(beyond)} forecast point(s) reach up to {beyond['horizon'].max():.2g} "
+                       f"decades beyond the data, further than the {checked:.2g} decades the cross-validation "
+                       "could check; their intervals rest on the extrapolation-error model alone.")
+    return {"text": text, "tables": tables, "figure": figure, "warning": warning, "has_cv": cv is not None}
 
 
 def _backtest_section(backtest, ci: float = DEFAULT_CI) -> dict[str, Any]:
@@ -1175,6 +1227,9 @@ def _build_context(
     backtest_block = _backtest_section(backtest, ci) if backtest is not None else None
     if backtest_block and backtest_block["text"]:
         answers.append(backtest_block["text"])
+    trust_block = _trust_section(forecasts, backtest, ci, sink)
+    if trust_block["warning"]:
+        answers.append(trust_block["warning"])
 
     shrink_params = [
         u
@@ -1226,6 +1281,7 @@ def _build_context(
         *(b["figure"] for b in forecast_blocks),
         frontier_block and frontier_block["figure"],
         wall_block and wall_block["figure"],
+        trust_block["figure"],
     ]
     for number, figure in enumerate((f for f in in_order if f is not None), start=1):
         figure.number = number  # numbered in reading order, not in the order they were drawn
@@ -1240,6 +1296,7 @@ def _build_context(
                 or (s[0] == "frontier" and frontier_block is None)
                 or (s[0] == "wall" and wall_block is None)
                 or (s[0] == "backtest" and backtest_block is None)
+                or (s[0] == "trust" and not (forecasts or trust_block["tables"]))
             )
         ],
         "ci": ci,
@@ -1248,6 +1305,7 @@ def _build_context(
         "gate": gate,
         "answers": answers,
         "figures_enabled": figures,
+        "trust": trust_block if (forecasts or trust_block["tables"]) else None,
         "data": {
             "table": _data_table(fit),
             "figure": data_figure,
