@@ -29,20 +29,23 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-fit", action="store_true", help="only the backtest")
-    parser.add_argument("--draws", type=int, default=2000, help="draws and tune per chain of the full fit")
-    parser.add_argument("--backtest-draws", type=int, default=1000, help="draws and tune per chain of backtest fits")
+    parser.add_argument("--draws", type=int, default=None, help="draws and tune per chain of the full fit "
+                        "(default: the package's, forecast.capabilities.FIT_DRAWS)")
+    parser.add_argument("--backtest-draws", type=int, default=None, help="draws and tune per chain of backtest "
+                        "fits (default: the package's)")
     parser.add_argument("--variants", default="latent,plain", help="backtest variants ('' for none)")
     parser.add_argument("--points", type=Path, default=None, help="write held-out rows (CSV) here")
     parser.add_argument("--save", type=Path, default=None, help="save the full fit here (.nc)")
     args = parser.parse_args()
 
     import forecast as fc
-    from forecast.capabilities import CapabilityModel, capability_backtest
+    from forecast.capabilities import FIT_DRAWS, CapabilityModel, capability_backtest
     from forecast.capability_data import load_obsscaling
 
     scores = load_obsscaling()
-    out: dict = {"load_average_at_start": os.getloadavg()[0], "cpu_count": os.cpu_count(),
-                 "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
+    args.draws = args.draws or FIT_DRAWS
+    args.backtest_draws = args.backtest_draws or FIT_DRAWS
+    out: dict = {"cpu_count": os.cpu_count(), "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
     if not args.skip_fit:
         start, cpu = time.perf_counter(), time.process_time()
         fit = CapabilityModel().fit(scores, random_seed=args.seed, progressbar=False, warn=False,
@@ -53,8 +56,7 @@ def main() -> None:
         out["fit"] = {"draws": args.draws, "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "compile_seconds": fit.sampler_settings["compile_seconds"],
                       "sampling_seconds": round(wall - fit.sampler_settings["compile_seconds"], 1),
                       "gate_ok": d.ok, "diagnostics": repr(d),
-                      "steps_per_draw": float(fit.idata["sample_stats"]["n_steps"].mean()),
-                      "load_average_after": os.getloadavg()[0]}
+                      "steps_per_draw": float(fit.idata["sample_stats"]["n_steps"].mean())}
         print("fit:", json.dumps(out["fit"], indent=1))
         offsets = fit.family_offsets()
         out["top_families"] = offsets.head(5)[["family", "median", "lower", "upper"]].round(2).to_dict("records")
