@@ -10,10 +10,8 @@ The model (:class:`CapabilityModel`) for the score of model ``i`` (family
 
 * ``c_b`` the chance score (known), ``h_b = c_b + (1 - c_b)\,\mathrm{logistic}(k_b) \le 1``
   the ceiling, ``a_b`` the slope per decade of compute and ``m_b`` the midpoint
-  (in decades from ``centre``); ``log a_b`` and the tail midpoint
-  ``m_b - log(logistic(k_b)) / a_b`` (the midpoint of the curve with ceiling 1
-  and the same lower tail) are partially pooled across benchmarks;
-  ``k_b ~ Normal(3, 0.75)`` truncated at 0 each (ceilings near, not at, 1,
+  (in decades from ``centre``); ``log a_b`` and ``m_b`` are partially pooled
+  across benchmarks; ``k_b ~ Normal(3, 0.75)`` truncated at 0 each (ceilings near, not at, 1,
   and at least halfway from chance to 1).
 * ``delta_f ~ Normal(0, tau_delta)``: the family's compute efficiency, it
   scores as if trained with ``10**delta_f`` times its compute.
@@ -69,13 +67,6 @@ SCORE_CLIP = 1e-3
 
 def _logistic(z):
     return 1.0 / (1.0 + np.exp(-z))
-
-
-def _midpoint(post):
-    """Centred midpoint per draw from ``midpoint_tail`` (fits of this version) or ``midpoint`` (older files)."""
-    if "midpoint_tail" not in post:
-        return post["midpoint"]
-    return post["midpoint_tail"] - np.logaddexp(0.0, -post["ceiling_logit"]) / np.exp(post["log_slope"])
 
 
 # ------------------------------------------------------------------ the model
@@ -173,11 +164,7 @@ class CapabilityModel:
             # versions of these gave divergences and R-hat 1.03 on the ObsScaling table)
             mid_mu = pm.Normal("midpoint_mu", 0.0, self.prior_midpoint_sd)
             mid_tau = pm.HalfNormal("midpoint_tau", 1.5)
-            # the pooled midpoint is the one of the curve with ceiling 1 that has the same lower tail
-            # (``midpoint_tail``); the midpoint is derived below. Below saturation the scores pin the tail
-            # only, and with the midpoint itself as parameter each prior-dominated ceiling sat on a curved
-            # ridge with its midpoint (backtest R-hat 1.07 on ``ceiling_logit``)
-            mid_tail = pm.Normal("midpoint_tail", mid_mu, mid_tau, dims="benchmark")
+            mid = pm.Normal("midpoint", mid_mu, mid_tau, dims="benchmark")
             lslope_mu = pm.Normal("log_slope_mu", float(np.log(self.prior_slope_median)), 1.0)
             lslope_tau = pm.HalfNormal("log_slope_tau", 0.5)
             log_slope = pm.Normal("log_slope", lslope_mu, lslope_tau, dims="benchmark")
@@ -204,8 +191,6 @@ class CapabilityModel:
             chance = pt.as_tensor(d["chance"])
             slope = pt.exp(log_slope)
             ceiling = chance + (1.0 - chance) * pm.math.sigmoid(ceil_logit)
-            # (h - c) logistic(a (x - m)) ~ (1 - c) exp(a (x - m_tail)) in the tail: m = m_tail + log(sigmoid(k)) / a
-            mid = mid_tail - pt.softplus(-ceil_logit) / slope
             x_eff = pt.as_tensor(d["x_model"]) + offset[d["family_of_model"]]
             if self.latent:
                 model_sd = pm.HalfNormal("model_sd", self.prior_model_sd)
@@ -361,7 +346,7 @@ class CapabilityFit:
         chance = xr.DataArray([self.scores.chance[b] for b in self.benchmarks], dims="benchmark",
                               coords={"benchmark": self.benchmarks})
         out = {
-            "midpoint": _midpoint(post) + self.centre,
+            "midpoint": post["midpoint"] + self.centre,
             "slope": np.exp(post["log_slope"]),
             "ceiling": chance + (1 - chance) * _logistic(post["ceiling_logit"]),
             "precision": np.exp(post["log_precision"]),
