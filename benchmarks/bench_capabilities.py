@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def main() -> None:
     scores = load_obsscaling()
     args.draws = args.draws or FIT_DRAWS
     args.backtest_draws = args.backtest_draws or FIT_DRAWS
-    out: dict = {"cpu_count": os.cpu_count(), "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
+    out: dict = {"command": " ".join([".venv/bin/python", *sys.argv]), "cpu_count": os.cpu_count(), "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
     if not args.skip_fit:
         start, cpu = time.perf_counter(), time.process_time()
         fit = CapabilityModel().fit(scores, random_seed=args.seed, progressbar=False, warn=False,

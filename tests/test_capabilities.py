@@ -247,6 +247,18 @@ def test_logistic_baseline_recovers_a_clean_curve():
     assert pred[0] == pytest.approx(0.25 + 0.75 / (1 + np.exp(-1.5 * 3.5)), abs=1e-3)
 
 
+@pytest.mark.filterwarnings("ignore:Numba will use object mode")  # drawing from the truncated prior
+def test_ceiling_prior_keeps_ceilings_at_least_halfway_from_chance_to_one():
+    # a flat benchmark (TruthfulQA) must not fit as "saturated near chance": that second mode split the
+    # chains of the ObsScaling backtest fit (benchmarks/README.md)
+    import pymc as pm
+
+    model = CapabilityModel(prior_ceiling_logit=0.5, prior_ceiling_sd=1.0).build(fc.BenchmarkScores(_table()))
+    k = pm.draw(model["ceiling_logit"], draws=2000, random_seed=1)
+    assert k.min() >= 0.0
+    assert np.median(k) > 0.5  # truncated, not moved: the mass above 0 keeps its shape
+
+
 # ------------------------------------------------------------- statistical
 @pytest.mark.slow
 def test_parameter_recovery_on_simulated_scores():
