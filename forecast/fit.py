@@ -562,7 +562,11 @@ class Fit:
             for name, node in tree.children.items()
         }
         remove_stale_temporaries(path)
-        atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf", encoding=encoding))
+        def write(tmp: str) -> None:
+            tree.to_netcdf(tmp, engine="h5netcdf", encoding=encoding)
+            append_file_checksum(tmp)
+
+        atomic_write(path, write)
         card_text = json.dumps(json.loads(tree.attrs[CARD_ATTR]), indent=2)
         remove_stale_temporaries(path.with_suffix(".json"))
         atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(card_text))
@@ -749,6 +753,33 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
+FILE_CHECKSUM_PREFIX = b"\nFORECAST-FIT-SHA256:"
+"""Start of the trailer :meth:`Fit.save` appends: the SHA-256 of every byte before it.
+
+HDF5 ignores bytes past the end of its data, so the file stays ordinary NetCDF.
+The loader checks the trailer before parsing anything: a damaged structure can
+send the HDF5 reader into a long loop before any inner checksum is reached."""
+_TRAILER_SIZE = len(FILE_CHECKSUM_PREFIX) + 64 + 1
+
+
+def append_file_checksum(path: str | os.PathLike) -> None:
+    """Append the trailer of :data:`FILE_CHECKSUM_PREFIX` to a freshly written fit file."""
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    with open(path, "ab") as fh:
+        fh.write(FILE_CHECKSUM_PREFIX + digest.encode() + b"\n")
+
+
+def _check_file_checksum(path: Path) -> None:
+    """Refuse a file whose trailer checksum does not match its contents (no trailer: nothing to check)."""
+    raw = path.read_bytes()
+    trailer = raw[-_TRAILER_SIZE:]
+    if len(raw) <= _TRAILER_SIZE or not trailer.startswith(FILE_CHECKSUM_PREFIX):
+        return
+    stored = trailer[len(FILE_CHECKSUM_PREFIX):-1]
+    if hashlib.sha256(raw[:-_TRAILER_SIZE]).hexdigest().encode() != stored:
+        raise _damaged(path, "its bytes do not match the file's checksum")
+
+
 def _damaged(path: Path, what: str) -> FitFileError:
     return FitFileError(f"{path} is not a valid saved forecast fit: {what}; {_DAMAGED}")
 
@@ -808,6 +839,7 @@ def load_fit(path: str | os.PathLike) -> Fit:
         raise FileNotFoundError(f"no saved fit at {path}")
     if path.is_dir():
         raise FitFileError(f"{path} is a folder, not a saved fit (.nc file)")
+    _check_file_checksum(path)
     try:
         with xr.open_datatree(path, engine="h5netcdf") as opened:
             tree = opened.load()

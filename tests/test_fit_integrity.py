@@ -276,3 +276,19 @@ def test_sigkill_during_saves_leaves_nothing_after_the_next_save(fit, tmp_path):
         fc.load_fit(path)  # whatever the moment of the kill, the saved fit is whole
     fit.save(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["killed.json", "killed.nc"]
+
+
+def test_saved_file_ends_with_its_checksum_and_stays_plain_netcdf(saved, tmp_path):
+    # a damaged structure can send the HDF5 reader into a long loop: the trailer is checked before parsing
+    raw = saved.read_bytes()
+    prefix = fc.fit.FILE_CHECKSUM_PREFIX
+    assert raw[-(len(prefix) + 65):].startswith(prefix)
+    assert raw[-65:-1].decode() == hashlib.sha256(raw[: -(len(prefix) + 65)]).hexdigest()
+    with xr.open_datatree(saved, engine="h5netcdf") as tree:
+        assert "posterior" in tree
+    damaged = bytearray(raw)
+    damaged[len(raw) // 2] ^= 0x01
+    path = tmp_path / "half.nc"
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(FitFileError, match="do not match the file's checksum"):
+        fc.load_fit(path)
