@@ -496,7 +496,7 @@ class Observations:
             if off.any():
                 i = off[off].index[0]
                 problems.append(
-                    f"columns '{mapping['epochs']}' (epochs) and tokens / '{mapping['unique_tokens']}' "
+                    f"column '{mapping['epochs']}' (epochs) and tokens / column '{mapping['unique_tokens']}' "
                     f"(unique_tokens) disagree in {_rows(off, df.index)} (e.g. epochs {out['epochs'][i]:g} but "
                     f"tokens / unique_tokens = {implied[i]:.4g}; allowed {EPOCHS_RTOL:.0%} apart); epochs "
                     "must equal tokens / unique_tokens: fix the wrong column (unique_tokens = tokens / epochs if "
