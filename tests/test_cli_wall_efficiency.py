@@ -118,3 +118,16 @@ def test_bad_options_name_the_field(model_path, args, fragment):
     assert result.exit_code == 2, result.output
     assert fragment.lower() in result.stderr.lower(), result.stderr
     assert "Traceback" not in result.output
+
+
+def test_report_wall_takes_the_efficiency_options(model_path, tmp_path):
+    # `report --wall` builds its scenario with the same options as `wall`: with efficiency on, the report's
+    # data-wall section counts efficiency doublings to the wall; without it, it says efficiency is held fixed
+    with_eff, without = tmp_path / "eff.html", tmp_path / "plain.html"
+    ran = run("report", model_path, "-o", with_eff, "--wall", "--efficiency-growth", "ho2024", "--samples", 2000)
+    assert ran.exit_code == 0, ran.output
+    ran = run("report", model_path, "-o", without, "--wall", "--samples", 2000)
+    assert ran.exit_code == 0, ran.output
+    text_eff, text_plain = with_eff.read_text(), without.read_text()
+    assert "efficiency is held fixed" in text_plain and "efficiency is held fixed" not in text_eff
+    assert "doublings" in text_eff
