@@ -42,18 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     import arviz as az
+    from prior_predictive import old_priors  # benchmarks/ is on the path when run as a script
 
     from forecast.calibration import Design, simulate_from_prior
     from forecast.config import SAMPLER
     from forecast.model import ScalingModel
-    from forecast.priors import Prior
 
-    priors = {}
-    if args.old_priors:
-        term = Prior("Normal", mu=-1.0, sigma=1.2)
-        exponent = Prior("Normal", mu=float(np.log(0.35)), sigma=0.4)
-        priors = {"a": term, "b": term, "log_alpha": exponent, "log_beta": exponent}
-    model = ScalingModel(priors=priors)
+    model = ScalingModel(priors=old_priors() if args.old_priors else {})
     design = Design(args.families, args.runs)
     kw = {"draws": args.draws or SAMPLER.draws, "tune": args.tune or SAMPLER.tune}
     rows = []

@@ -24,6 +24,15 @@ import argparse
 import numpy as np
 
 
+def old_priors() -> dict:
+    """The Chinchilla priors before they were checked against realistic losses (``--old-priors``)."""
+    from forecast.priors import Prior
+
+    term = Prior("Normal", mu=-1.0, sigma=1.2)
+    exponent = Prior("Normal", mu=float(np.log(0.35)), sigma=0.4)
+    return {"a": term, "b": term, "log_alpha": exponent, "log_beta": exponent}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--old-priors", action="store_true")
@@ -33,14 +42,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from forecast.calibration import Design, prior_draw, simulate_from_prior
     from forecast.model import ScalingModel
-    from forecast.priors import Prior
 
-    priors = {}
-    if args.old_priors:
-        term = Prior("Normal", mu=-1.0, sigma=1.2)
-        exponent = Prior("Normal", mu=float(np.log(0.35)), sigma=0.4)
-        priors = {"a": term, "b": term, "log_alpha": exponent, "log_beta": exponent}
-    model = ScalingModel(priors=priors)
+    model = ScalingModel(priors=old_priors() if args.old_priors else {})
     law = model.law
     design = Design(5, 20)
     rng = np.random.default_rng(0)
