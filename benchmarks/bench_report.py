@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import forecast as fc
-    from forecast.cli import FRONTIER_FLOPS, _scale_up_forecast, _scenario
+    from forecast.cli import FRONTIER_FLOPS, _scale_up_forecast, scenario_from_options
     from forecast.datawall import data_wall
     from forecast.testing import fake_fit
 
@@ -46,7 +46,7 @@ def main() -> None:
         source = "fake posterior, 4 chains x 1000 draws on fc.datasets.demo_runs()"
     forecast_ = _scale_up_forecast(fit, ["new", *fit.families])
     frontier = fit.frontier(FRONTIER_FLOPS)
-    wall = data_wall(fit, _scenario("epoch2024", tokens_per_param=20.0), n_samples=1000, random_seed=0)
+    wall = data_wall(fit, scenario_from_options("epoch2024", tokens_per_param=20.0), n_samples=1000, random_seed=0)
     print(f"fit: {source}")
 
     results = {}

@@ -210,6 +210,7 @@ class Fit:
         self.centre = self.law.centres(model.inputs(observations))
         self.pooling = model.effective_pooling(len(observations.families))
         self._diagnostics: Diagnostics | None = None
+        self._family_cache: dict[str, xr.DataArray] = {}  # _family_values by parameter (the posterior is fixed)
 
     # ---------------------------------------------------------- accessors
     @property
@@ -245,6 +246,11 @@ class Fit:
     def _family_values(self, p: str) -> xr.DataArray:
         """Sampled-space parameter ``p`` for each fitted family, over (chain, draw, family)."""
         p = self.model.tied.get(p, p)
+        if p not in self._family_cache:
+            self._family_cache[p] = self._gather_family_values(p)
+        return self._family_cache[p]
+
+    def _gather_family_values(self, p: str) -> xr.DataArray:
         post = self.posterior
         mode = self.pooling[p]
         fam = xr.DataArray(self.families, dims="family", name="family")
