@@ -513,7 +513,7 @@ class ScalingModel:
         model keeps the coordinates it was compiled with (nutpie has no public
         way to change them): :meth:`fit` labels the draws with this data's.
         """
-        import nutpie
+        from forecast.disk_cache import compile_model
 
         fused = fused and self.fusable(obs)
         key = self._structure_key(obs, fused=fused)
@@ -521,7 +521,7 @@ class ScalingModel:
         if cached is not None:
             return cached.with_data(**self._data_values(obs, fused=fused)), True
         model = self.build(obs, fused=fused)
-        compiled = nutpie.compile_pymc_model(model, var_names=self._var_names(model))
+        compiled = compile_model(model, var_names=self._var_names(model))
         COMPILED.put(key, compiled)
         return compiled, False
 

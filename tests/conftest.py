@@ -8,6 +8,15 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# compiled models go to a fresh disk cache for each test session (worker processes inherit it), never the
+# user's ~/.cache/forecast
+if "FORECAST_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    os.environ["FORECAST_CACHE_DIR"] = tempfile.mkdtemp(prefix="forecast-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["FORECAST_CACHE_DIR"], ignore_errors=True)
 
 # FORECAST_SHARED_DATA points elsewhere (e.g. from a git worktree, whose parent holds no shared/)
 SHARED_DATA = Path(

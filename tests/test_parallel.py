@@ -131,6 +131,8 @@ def _fit_in_fresh_process(tmp_path, cache: str, where: str, name: str) -> dict[s
         # cache of cache=True functions (forecast.fused) both start empty in a new folder
         "PYTENSOR_FLAGS": f"base_compiledir={cache_dir / 'pytensor'}",
         "NUMBA_CACHE_DIR": str(cache_dir / "numba"),
+        # and the package's own disk cache of nutpie's compiled callbacks (forecast.disk_cache)
+        "FORECAST_CACHE_DIR": str(cache_dir / "forecast"),
     }
     out = tmp_path / f"{name}.npz"
     subprocess.run([sys.executable, "-c", _FRESH_FIT, where, str(out)], env=env, check=True, timeout=1800)
@@ -144,6 +146,7 @@ def test_same_seed_same_draws_whatever_the_compile_caches(tmp_path):
     in a fit_many worker), other empty caches. The draws are bit-identical."""
     first = _fit_in_fresh_process(tmp_path, "cache-1", "main", "empty")
     assert any((tmp_path / "cache-1" / "pytensor").rglob("*.nbi")), "the first process left no compile cache"
+    assert any((tmp_path / "cache-1" / "forecast").rglob("*.nbi")), "the first process left no compiled model"
     warm = _fit_in_fresh_process(tmp_path, "cache-1", "worker", "warm-worker")
     other = _fit_in_fresh_process(tmp_path, "cache-2", "main", "other-empty")
     assert set(first) == set(warm) == set(other)
