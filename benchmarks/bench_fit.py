@@ -18,6 +18,10 @@ For each size and method, a fresh Python process measures
   warm_s`` also holds the difference between two data sets' sampling times.
 * ``build_s`` / ``compile_s``: ``ScalingModel.build`` and the rest of the first-fit
   set-up (nutpie's numba compile) separately,
+* ``cold_disk_s``, ``setup_disk_s``, ``compile_disk_s`` (nutpie): the same in a
+  second new process that finds the compiled model the first stored in the disk
+  cache (``forecast.disk_cache``; both processes use a fresh temporary cache
+  folder, so the first always starts empty),
 * ``grad_us``: one log-density + gradient evaluation of the compiled model (nutpie only),
   timed in a numba loop so Python call overhead is excluded,
 * on the warm fit: ``ess_s`` (min bulk ESS / sampling seconds), divergences,
@@ -47,6 +51,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -317,7 +322,7 @@ def approximate_fit(model, obs, method: str, seed: int):
     )
 
 
-def spawn(size: str, sampler: str, args) -> dict:
+def spawn(size: str, sampler: str, args, env: dict | None = None) -> dict:
     cmd = [
         sys.executable,
         __file__,
@@ -332,7 +337,7 @@ def spawn(size: str, sampler: str, args) -> dict:
         "--seed",
         str(args.seed),
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
     for line in proc.stdout.splitlines()[::-1]:
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
@@ -407,8 +412,11 @@ COLUMNS = [
     "warm_s",
     "rewarm_s",
     "setup_s",
+    "cold_disk_s",
+    "setup_disk_s",
     "build_s",
     "compile_s",
+    "compile_disk_s",
     "grad_us",
     "warm_sampling_s",
     "min_ess_bulk",
@@ -488,7 +496,16 @@ def main(argv: list[str] | None = None) -> int:
                         {"size": size, "method": sampler, "note": "skipped: forecast.baselines missing"}
                     )
                     continue
-            row = spawn(size, sampler, args)
+            if sampler == "nutpie":
+                # first process with an empty disk cache of compiled models, then a second process
+                # that finds what the first stored there (forecast.disk_cache)
+                with tempfile.TemporaryDirectory() as cache:
+                    row = spawn(size, sampler, args, env={"FORECAST_CACHE_DIR": cache})
+                    again = spawn(size, sampler, args, env={"FORECAST_CACHE_DIR": cache})
+                for name in ("cold_s", "compile_s", "setup_s"):
+                    row[name.replace("_s", "_disk_s")] = again.get(name)
+            else:
+                row = spawn(size, sampler, args)
             rows.append(row)
             print(
                 f"[{dt.datetime.now(dt.UTC):%H:%M:%S}] {size}/{sampler}: "
