@@ -49,7 +49,7 @@ MAX_ENTRIES = 200
 
 _OWN_OPS = ("pytensor.", "pymc.", "forecast.")
 
-# The two callbacks nutpie calls, as in nutpie.compile_pymc (same signatures and return codes), written
+# The two callbacks nutpie calls, as in nutpie.compile_pymc (signatures, return codes, error handling), written
 # with plain loops (cheaper to compile than array assignment). Module globals, set before the first
 # compile, stand in for nutpie's closure variables, so numba can cache the functions by this file.
 _WRAPPERS = '''\
@@ -66,19 +66,22 @@ extract_expand = None
 def logp(dim, x_, out_, logp_, user_data_):
     if dim != N_DIM:
         return -1
-    x = numba.carray(x_, (N_DIM,))
-    logp_val, grad = extract_logp(x, user_data_)
-    logp_[0] = logp_val
-    finite = True
-    for i in range(N_DIM):
-        g = grad[i]
-        out_[i] = g
-        if not np.isfinite(g):
-            finite = False
-    if not finite:
-        return 3
-    if not np.isfinite(logp_val):
-        return 4
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        logp_val, grad = extract_logp(x, user_data_)
+        logp_[0] = logp_val
+        finite = True
+        for i in range(N_DIM):
+            g = grad[i]
+            out_[i] = g
+            if not np.isfinite(g):
+                finite = False
+        if not finite:
+            return 3
+        if not np.isfinite(logp_val):
+            return 4
+    except Exception:  # noqa: BLE001 - a failed evaluation is a rejected point, as in nutpie
+        return 1
     return 0
 
 
@@ -87,10 +90,13 @@ def expand(dim, expanded, x_, out_, user_data_):
         return -1
     if expanded != N_EXPANDED:
         return -1
-    x = numba.carray(x_, (N_DIM,))
-    (values,) = extract_expand(x, user_data_)
-    for i in range(N_EXPANDED):
-        out_[i] = values[i]
+    try:
+        x = numba.carray(x_, (N_DIM,))
+        (values,) = extract_expand(x, user_data_)
+        for i in range(N_EXPANDED):
+            out_[i] = values[i]
+    except Exception:  # noqa: BLE001
+        return -2
     return 0
 '''
 

@@ -111,3 +111,27 @@ def test_prune_keeps_the_newest_entries(tmp_path, keep):
     dc._prune(tmp_path, keep=keep)
     left = sorted(p.name for p in tmp_path.rglob("model_*"))
     assert left == ([] if keep == 0 else ["model_new.logp-10.py312.nbi", "model_new.py"])
+
+
+def test_an_error_inside_the_log_density_is_a_rejected_point_as_in_nutpie(tmp_path, monkeypatch):
+    """An evaluation that raises (here a failed assertion beyond mu = 1) is rejected, not read."""
+    import pymc as pm
+    import pytensor.tensor as pt
+    from pytensor.raise_op import Assert
+
+    def model():
+        with pm.Model() as m:
+            mu = pm.Normal("mu", 0.0, 1.0)
+            pm.Potential("fails_beyond_1", Assert("mu beyond 1")(pt.constant(0.0), pt.lt(mu, 1.0)))
+        return m
+
+    monkeypatch.setenv(dc.CACHE_ENV, str(tmp_path))
+    cached = dc.compile_model(model(), var_names=["mu"])
+    monkeypatch.setenv(dc.CACHE_ENV, "off")
+    plain = dc.compile_model(model(), var_names=["mu"])
+    import nutpie
+
+    draws = [nutpie.sample(c, draws=200, tune=200, chains=2, cores=1, seed=5, progress_bar=False)
+             .posterior["mu"].values for c in (cached, plain)]
+    np.testing.assert_array_equal(draws[0], draws[1])
+    assert draws[0].max() < 1.0
