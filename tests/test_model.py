@@ -141,7 +141,7 @@ def test_refit_of_a_cached_structure_names_the_new_families():
 
 
 def test_a_failed_fit_is_retried_once_and_says_so(caplog):
-    """A fit that fails the gate is sampled once more with twice the draws and tuning; the log says so
+    """A fit that fails the gate is sampled once more with four times the draws, twice the tuning; the log says so
     and the fit card keeps the first run's settings and problems. No second retry. A run shortened on
     purpose is retried only when asked."""
     from forecast.config import SAMPLER
@@ -154,8 +154,8 @@ def test_a_failed_fit_is_retried_once_and_says_so(caplog):
     card = fit.sampler_settings
     assert card["retry"]["first"] == {"draws": 20, "tune": 20, "target_accept": SAMPLER.target_accept}
     assert card["retry"]["first_problems"], "the first run's problems are recorded"
-    assert (card["draws"], card["tune"]) == (40, 40)
-    assert fit.posterior.sizes["draw"] == 40
+    assert (card["draws"], card["tune"]) == (80, 40)
+    assert fit.posterior.sizes["draw"] == 80
     assert len([r for r in caplog.records if "sampling once more" in r.getMessage()]) == 1
     # by default a run shorter than the defaults comes back as it is
     plain = fc.ScalingModel().fit(obs, draws=20, tune=20, **kw)
