@@ -51,7 +51,7 @@ def test_docs_build_without_warnings(tmp_path):
         "cli",
         "api",
         "notebooks/01_chinchilla_replication",
-        "notebooks/02_porian_pooling_backtest",
+        "notebooks/02_pooling_backtest",
         "notebooks/03_data_wall",
     ):
         assert (out / f"{page}.html").exists(), page

@@ -1,19 +1,16 @@
 """The notebooks run top to bottom (quick settings), and their stored outputs come from a full run.
 
-Notebooks 01 and 03 and the getting-started page read only data bundled with
-the package, so they run from a fresh clone. Notebook 02 reads Porian et al.'s
-table, which is not bundled (its licence is unknown), from ``../shared/data``
-beside the repository (``FORECAST_DATA`` overrides it) and is skipped without
-it. ``FORECAST_NB_QUICK=1`` cuts the
-sampler's draws so the execution stays short; the copy that is executed here
-is thrown away, and the stored notebook (rendered in the docs) keeps the
-outputs of the full run.
+Every notebook and the getting-started page read only data bundled with the
+package, so they run from a fresh clone: each is executed with
+``FORECAST_DATA`` pointing at a folder that does not exist. ``FORECAST_NB_QUICK=1``
+cuts the sampler's draws so the execution stays short; the copy that is
+executed here is thrown away, and the stored notebook (rendered in the docs)
+keeps the outputs of the full run.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
@@ -21,17 +18,26 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 GETTING_STARTED = ROOT / "docs" / "getting-started.ipynb"  # runs on the bundled demo data only
-NEEDS_SHARED_DATA = {"02_porian_pooling_backtest"}
-DATA = Path(os.environ.get("FORECAST_DATA", ROOT.parent / "shared" / "data"))
 MISSING = [m for m in ("nbclient", "nbformat", "ipykernel") if importlib.util.find_spec(m) is None]
 
 needs_runner = pytest.mark.skipif(bool(MISSING), reason=f"notebook runner not installed: {MISSING}")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"shared data not found at {DATA}")
 
 
 def test_the_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
-    assert names == ["01_chinchilla_replication", "02_porian_pooling_backtest", "03_data_wall", "04_capabilities"]
+    assert names == ["01_chinchilla_replication", "02_pooling_backtest", "03_data_wall", "04_capabilities"]
+
+
+@needs_runner
+@pytest.mark.parametrize("path", [*NOTEBOOKS, GETTING_STARTED], ids=lambda p: p.stem)
+def test_reads_no_data_outside_the_package(path):
+    """A fresh clone has no ``../shared`` beside it: no code cell may read from there or from FORECAST_DATA."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for outside in ("shared/data", "FORECAST_DATA", "read_csv(\"../"):
+        assert outside not in code, f"{path.name} reads data from outside the package ({outside!r})"
 
 
 @needs_runner
@@ -59,7 +65,7 @@ def test_stored_outputs_come_from_a_full_top_to_bottom_run(path):
 @needs_runner
 @pytest.mark.parametrize(
     "path",
-    [*(pytest.param(p, marks=needs_data) if p.stem in NEEDS_SHARED_DATA else p for p in NOTEBOOKS), GETTING_STARTED],
+    [*NOTEBOOKS, GETTING_STARTED],
     ids=lambda p: p.stem,
 )
 def test_notebook_runs_top_to_bottom(path, monkeypatch):
@@ -67,10 +73,8 @@ def test_notebook_runs_top_to_bottom(path, monkeypatch):
     import nbformat
 
     monkeypatch.setenv("FORECAST_NB_QUICK", "1")
-    if path.stem in NEEDS_SHARED_DATA:
-        monkeypatch.setenv("FORECAST_DATA", str(DATA))
-    else:  # the others must not need it: point it nowhere
-        monkeypatch.setenv("FORECAST_DATA", str(ROOT / "no-such-folder"))
+    # a fresh clone has no shared data folder beside it: point the override nowhere
+    monkeypatch.setenv("FORECAST_DATA", str(ROOT / "no-such-folder"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
