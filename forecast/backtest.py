@@ -645,7 +645,9 @@ def _run(obs, model, folds, *, ci, baseline, bootstrap, fit_options, executor, m
         if baseline:
             from forecast.baselines import fit_baseline
 
-            base = fit_baseline(train, bootstrap=bootstrap, random_seed=random_seed)
+            # the pooled fit is bootstrapped only when a held-out family has no training runs ("new")
+            new = not np.isin(obs.table["family"].to_numpy()[mask], trained).all()
+            base = fit_baseline(train, bootstrap=bootstrap, random_seed=random_seed, bootstrap_pooled=new)
         base_fits.append(base)
         test = obs.table.reset_index(drop=True)[mask].reset_index(drop=True)
         frames.append(_forecast_fold(fit, base, test, trained, cis, extrapolation, random_seed).assign(fold=name))

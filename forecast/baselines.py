@@ -253,7 +253,11 @@ class PointFit:
     def _draws(self, family: str) -> pd.DataFrame | None:
         if self.bootstrap is None:
             return None
-        return self.bootstrap[self.bootstrap["family"] == self._row(family)]
+        rows = self.bootstrap[self.bootstrap["family"] == self._row(family)]
+        if rows.empty:
+            raise ValueError(f"no bootstrap replicates for family {family!r}: the fit of all runs pooled was "
+                             "not bootstrapped; use fit_baseline(..., bootstrap_pooled=True)")
+        return rows
 
     def predict(
         self,
@@ -378,6 +382,7 @@ def fit_baseline(
     delta: float = HUBER_DELTA,
     n_starts: int = 8,
     random_seed: int | None = 0,
+    bootstrap_pooled: bool = True,
 ) -> PointFit:
     """Approach 3 point fit of each family (and of all runs pooled), optionally bootstrapped.
 
@@ -396,6 +401,10 @@ def fit_baseline(
         L-BFGS-B runs per fit from the best grid starts.
     random_seed : int, optional
         Seed of the bootstrap resampling.
+    bootstrap_pooled : bool
+        Bootstrap the fit of all runs pooled too (what a forecast for a
+        ``"new"`` family draws from). ``False`` halves the work when only
+        fitted families are forecast; ``draws(family="new")`` then raises.
 
     Returns
     -------
@@ -425,7 +434,7 @@ def fit_baseline(
         rows[name] = est
         fitted = law.loss({k: est[k] for k in law.user_params}, **inputs)
         residuals[name] = np.log(y) - np.log(fitted)
-        for rep in range(bootstrap):
+        for rep in range(bootstrap if bootstrap_pooled or name != "pooled" else 0):
             idx = rng.integers(0, len(g), len(g))
             # refit from the point estimate: the resampled optimum is near it, and a grid search
             # per replicate would make bootstraps of many families too slow for backtests
@@ -444,7 +453,8 @@ def fit_baseline(
     return PointFit(
         params=params,
         bootstrap=pd.DataFrame(boots) if bootstrap else None,
-        settings={"delta": delta, "bootstrap": bootstrap, "n_starts": n_starts, "law": law.name},
+        settings={"delta": delta, "bootstrap": bootstrap, "n_starts": n_starts, "law": law.name,
+                  "bootstrap_pooled": bootstrap_pooled or len(groups) == 1},
         law=law,
         residuals=residuals,
     )

@@ -146,3 +146,18 @@ def test_bad_requests(chinchilla_fit):
     with pytest.raises(ValueError, match="bootstrap"):
         fit_baseline(chinchilla_fit_obs(), bootstrap=-1)
     assert isinstance(chinchilla_fit, PointFit)
+
+
+def test_without_the_pooled_bootstrap_known_families_are_unchanged_and_new_says_why():
+    from forecast.datasets import simulate
+
+    obs = Observations(simulate(n_families=2, runs_per_family=20, seed=2)[0])
+    full = fit_baseline(obs, bootstrap=15, random_seed=4)
+    lean = fit_baseline(obs, bootstrap=15, random_seed=4, bootstrap_pooled=False)
+    assert set(lean.bootstrap["family"]) == {"family-0", "family-1"}
+    kw = {"params": [1e9], "tokens": [2e10], "random_seed": 1}
+    np.testing.assert_array_equal(full.draws(family="family-1", **kw), lean.draws(family="family-1", **kw))
+    with pytest.raises(ValueError, match="bootstrap_pooled=True"):
+        lean.draws(family="new", **kw)
+    with pytest.raises(ValueError, match="bootstrap_pooled=True"):
+        lean.predict(params=[1e9], tokens=[2e10], family="new")

@@ -325,3 +325,14 @@ def test_coverage_stays_nominal_on_data_simulated_from_the_law():
         covered += list(t["covered_90"])
         n += len(t)
     assert 0.8 <= np.mean(covered) <= 1.0, (np.mean(covered), n)
+
+
+def test_the_pooled_baseline_is_bootstrapped_only_when_a_held_out_family_is_new(obs, cv):
+    # every held-out family has runs below each origin: the pooled fit is not bootstrapped
+    assert [b.settings["bootstrap_pooled"] for b in cv.baselines] == [False, False]
+    # a family held out entirely is forecast as "new" from the pooled fit's bootstrap
+    only_c = (obs.table["family"] == "family-2").to_numpy()
+    new_cv = cross_validate(obs, folds=[("family-2", only_c)], fit_fn=_fake, bootstrap=5, random_seed=1)
+    assert new_cv.baselines[0].settings["bootstrap_pooled"]
+    t = new_cv.table()
+    assert set(t["forecast_kind"]) == {"new family"} and t.loc[t["method"] == "baseline", "width_90"].gt(0).all()
