@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -46,7 +47,8 @@ from forecast.backtest import cross_validate, estimate_extrapolation_rate
 from forecast.config import EXTRAPOLATION_RATE, SAMPLER
 from forecast.data import Observations
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+# the tests' variable: from a git worktree the default ../shared/data does not exist
+DATA = Path(os.environ.get("FORECAST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 CASES = ("porian-top2", "porian-cv", "opt-chinchilla", "chinchilla-cv", "opt-cv")
 COLUMNS = ["case", "method", "n", "mean_horizon", "coverage_50", "coverage_90", "coverage_95",
            "median_abs_rel_error", "mean_rel_width_90", "mean_interval_score_90", "mean_crps"]
@@ -105,6 +107,8 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=200)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--all-checkpoints", action="store_true")
+    parser.add_argument("--variant", help="a model variant of benchmarks/median_diagnosis.py instead of the "
+                        "default model (e.g. E-unpooled)")
     parser.add_argument("--fake", action="store_true", help="fake posteriors (plumbing check, numbers meaningless)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/backtest_real"))
     parser.add_argument("--save", type=Path, help="pickle each case's result into this folder and stop "
@@ -129,10 +133,20 @@ def main() -> None:
             path = args.combine / f"cv_{name}.pkl"
             if path.exists():
                 results[name], runs[name] = pickle.loads(path.read_bytes())
+    model = None
+    if args.variant:
+        import sys
+
+        from forecast.model import ScalingModel
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from median_diagnosis import VARIANTS
+
+        model = ScalingModel(**VARIANTS[args.variant])
     for name in [] if args.combine else args.cases:
         obs, origin = load_case(name)
         start = time.perf_counter()
-        cv = cross_validate(obs, **origin, bootstrap=args.bootstrap, fit_fn=fit_fn, random_seed=args.seed,
+        cv = cross_validate(obs, model, **origin, bootstrap=args.bootstrap, fit_fn=fit_fn, random_seed=args.seed,
                             fit_options=dict(chains=args.chains, draws=args.draws, tune=args.tune, warn=False))
         seconds = time.perf_counter() - start
         results[name] = cv
