@@ -4,7 +4,8 @@ Runs one case of ``benchmarks/backtest_real.py`` under model variants (priors, p
 prints each held-out run's signed relative error of the median (and of the posterior mean) beside the
 Approach 3 point fit's. Each variant's fit is pickled into ``--out`` (a
 folder, not kept in the repository); ``--summarise CASE ...`` prints the table and writes
-``benchmarks/results/median_diagnosis.csv`` (per variant) and ``median_diagnosis_points.csv`` (per run).
+``OUT.csv`` (per variant) and ``OUT_points.csv`` (per run); with the default ``--out`` these are
+``benchmarks/results/median_diagnosis.csv`` and ``median_diagnosis_points.csv``.
 
 Usage::
 
