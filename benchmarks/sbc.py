@@ -9,8 +9,8 @@ among the posterior draws for uniformity, per design and pooled over designs.
 Run from the repository root::
 
     .venv/bin/python benchmarks/sbc.py --n 200                       # the full run (long)
-    .venv/bin/python benchmarks/sbc.py --n 10 --designs 2x30 5x20 12x8 3x5 \
-        --json benchmarks/results/sbc_designs.json --plot benchmarks/results/sbc_designs.png
+    .venv/bin/python benchmarks/sbc.py --n 50 --designs 2x30 5x20 12x8 3x5 \
+        --json benchmarks/results/sbc_designs_200.json --plot benchmarks/results/sbc_designs_200.png
 
 Prints, per design and pooled, the share of fits that pass the convergence gate
 (and how many needed the retry), the uniformity test per tracked quantity

@@ -596,7 +596,7 @@ class ScalingModel:
             Emit a :class:`forecast.ConvergenceWarning` if the fit fails the gate.
         retry : bool, optional
             If the fit fails the gate, sample once more with a stronger setting
-            (:func:`retry_settings`: twice the draws and tuning, and
+            (:func:`retry_settings`: four times the draws, twice the tuning, and
             ``target_accept`` 0.99 after divergences) from the same seed, and
             keep that fit. The retry is logged (logger ``"forecast"``, level
             WARNING) and recorded in ``Fit.sampler_settings["retry"]`` with the
