@@ -164,14 +164,19 @@ def compile_model(model, *, var_names: list[str]):
     >>> compiled = compile_model(pm_model, var_names=["x"])   # doctest: +SKIP
     """
     import nutpie
+    from pytensor import config
 
-    root = cache_dir()
-    if root is not None:
-        try:
-            return _compile_cached(model, var_names=var_names, root=root)
-        except Exception as err:  # noqa: BLE001 - nutpie internals changed, an unwritable folder, ...
-            _LOG.debug("disk cache of compiled models not used (%s: %s)", type(err).__name__, err)
-    return nutpie.compile_pymc_model(model, var_names=var_names)
+    # IEEE arithmetic in the compiled log density: with PyTensor's default fast-math flags (reassociation,
+    # contraction) the draws depended on whether its numba functions were compiled in this process (and so
+    # inlined into nutpie's callbacks) or loaded from its disk cache; without them they do not
+    with config.change_flags(numba__fastmath=False):
+        root = cache_dir()
+        if root is not None:
+            try:
+                return _compile_cached(model, var_names=var_names, root=root)
+            except Exception as err:  # noqa: BLE001 - nutpie internals changed, an unwritable folder, ...
+                _LOG.debug("disk cache of compiled models not used (%s: %s)", type(err).__name__, err)
+        return nutpie.compile_pymc_model(model, var_names=var_names)
 
 
 def _compile_cached(model, *, var_names: list[str], root: Path):
