@@ -69,6 +69,8 @@ CENTRED_MIN_MODELS = 3
 
 With ``family_by_benchmark`` every family is centred: on the ObsScaling backtest (4 chains x 500 draws) the
 bulk ESS of ``family_tau`` was 258 with this split, 84 with all non-centred and 1279 with all centred."""
+CENTRED_MIN_MODELS_BY_BENCHMARK = 1
+""":data:`CENTRED_MIN_MODELS` for a model with ``family_by_benchmark=True``."""
 SCORE_CLIP = 1e-3
 LEGACY_SETTINGS: dict[str, Any] = {"family_benchmark_spread": "shared", "family_benchmark_zero_sum": False,
                                    "latent_loadings": False, "prior_slope_spread": 0.5, "prior_ceiling_lower": 0.0}
@@ -216,7 +218,7 @@ class CapabilityModel:
 
         centre = self.centre_of(scores) if centre is None else centre
         d = self._arrays(scores, centre)
-        min_models = 1 if self.family_by_benchmark else CENTRED_MIN_MODELS
+        min_models = CENTRED_MIN_MODELS_BY_BENCHMARK if self.family_by_benchmark else CENTRED_MIN_MODELS
         rich = [f for f, n in zip(scores.families, d["models_per_family"], strict=True) if n >= min_models]
         coords = {"benchmark": scores.benchmarks, "family": scores.families, "model": scores.models,
                   "family_centred": rich, "family_noncentred": [f for f in scores.families if f not in rich]}
