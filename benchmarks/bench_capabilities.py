@@ -10,6 +10,9 @@
   with the chance floor on the same split. Run for ``latent=True`` (a
   per-model capability shared by benchmarks) and ``latent=False``.
 
+``--set OPTION=VALUE`` changes a :class:`forecast.CapabilityModel` option for
+every fit (the candidates compared in ``docs/capabilities.md``).
+
 Run from the repository root::
 
     .venv/bin/python benchmarks/bench_capabilities.py --json benchmarks/results/capabilities.json
@@ -37,6 +40,9 @@ def main() -> None:
     parser.add_argument("--variants", default="latent,plain", help="backtest variants ('' for none)")
     parser.add_argument("--points", type=Path, default=None, help="write held-out rows (CSV) here")
     parser.add_argument("--save", type=Path, default=None, help="save the full fit here (.nc)")
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE",
+                        help="a CapabilityModel option for every fit, e.g. --set family_by_benchmark=False "
+                        "(repeatable; how the candidates in docs/capabilities.md were compared)")
     args = parser.parse_args()
 
     import forecast as fc
@@ -44,12 +50,13 @@ def main() -> None:
     from forecast.capability_data import load_obsscaling
 
     scores = load_obsscaling()
+    options = dict(_option(o) for o in args.set)
     args.draws = args.draws or FIT_DRAWS
     args.backtest_draws = args.backtest_draws or FIT_DRAWS
     out: dict = {"command": " ".join([".venv/bin/python", *sys.argv]), "cpu_count": os.cpu_count(), "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
     if not args.skip_fit:
         start, cpu = time.perf_counter(), time.process_time()
-        fit = CapabilityModel().fit(scores, random_seed=args.seed, progressbar=False, warn=False,
+        fit = CapabilityModel(**options).fit(scores, random_seed=args.seed, progressbar=False, warn=False,
                                     draws=args.draws, tune=args.draws)
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         d = fit.diagnostics()
@@ -66,7 +73,7 @@ def main() -> None:
 
     out["backtest"] = {}
     for variant in filter(None, args.variants.split(",")):
-        model = CapabilityModel(latent=variant == "latent")
+        model = CapabilityModel(**{**options, "latent": variant == "latent"})
         start = time.perf_counter()
         bt = capability_backtest(scores, model=model, random_seed=args.seed, draws=args.backtest_draws,
                                  tune=args.backtest_draws)
@@ -82,10 +89,21 @@ def main() -> None:
         print(bt.by_benchmark().round(3).to_string())
         if args.points is not None:
             bt.table.to_csv(args.points.with_name(f"{args.points.stem}_{variant}.csv"), index=False)
+    out["model_options"] = options
     out["forecast_version"] = fc.__version__
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2, default=str))
+
+
+def _option(text: str) -> tuple[str, object]:
+    """``name=value`` with the value read as JSON where it parses (numbers, true/false), else a string."""
+    name, _, value = text.partition("=")
+    value = {"True": "true", "False": "false"}.get(value, value)
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 def _interval_score(table, ci: float) -> float:

@@ -190,6 +190,8 @@ def fake_capability_fit(scores=None, *, chains: int = 2, draws: int = 500, scale
         fam = truth["family_offset"] / truth["family_tau"]
     else:
         mid, slope, ceil, fam = np.zeros(nb), np.ones(nb), np.full(nb, 0.9), np.zeros(nf)
+    fam_bench = (truth["family_benchmark_offset"] / truth["family_benchmark_sd"] if truth is not None
+                 else np.zeros((nf, nb)))
     ceil_logit = np.log((ceil - chance) / (1 - ceil))
 
     def around(value, shape=()):
@@ -210,6 +212,8 @@ def fake_capability_fit(scores=None, *, chains: int = 2, draws: int = 500, scale
         "log_precision": (("chain", "draw", "benchmark"), around(np.log(100.0), (nb,))),
         "model_sd": (("chain", "draw"), np.exp(around(np.log(0.25)))),
         "model_z": (("chain", "draw", "model"), around(np.zeros(nm), (nm,))),
+        "family_benchmark_sd": (("chain", "draw"), np.exp(around(np.log(0.15)))),
+        "family_benchmark_z": (("chain", "draw", "family", "benchmark"), around(fam_bench, (nf, nb))),
     }, coords=coords)
     stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), dtype=bool))},
                        coords={"chain": coords["chain"], "draw": coords["draw"]})

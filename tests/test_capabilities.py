@@ -216,9 +216,40 @@ def test_family_offsets_ranked(fake):
 
 def test_summary_has_every_parameter(fake):
     summ = fake.summary()
-    assert {"midpoint", "slope", "ceiling", "precision", "family_offset", "family_tau", "model_sd"} == set(
-        summ["parameter"])
+    assert {"midpoint", "slope", "ceiling", "precision", "family_offset", "family_tau", "model_sd",
+            "family_benchmark_sd"} == set(summ["parameter"])
     assert summ.attrs["diagnostics_ok"]
+
+
+def test_family_by_benchmark_offsets_are_centred_and_move_the_forecast(fake):
+    # the default model: a family's benchmark-specific offsets sum to zero over benchmarks (so its shared
+    # offset is its mean efficiency) and shift its forecast on each benchmark
+    e = fake.parameters()["family_benchmark_offset"]
+    assert float(abs(e.sum("benchmark")).max()) < 1e-9
+    assert float(abs(e).max()) > 0.05
+    f = fake.families[0]
+    table = fake.predict([1e22], family=f).table().set_index("benchmark")
+    p = fake._flat()
+    for j, b in enumerate(fake.benchmarks):
+        c = p["chance"][j]
+        x = 22.0 - fake.centre + p["family_offset"][:, 0] + p["family_benchmark_offset"][:, 0, j]
+        mean = c + (p["ceiling"][:, j] - c) / (1 + np.exp(-p["slope"][:, j] * (x - p["midpoint"][:, j] + fake.centre)))
+        assert table.loc[b, "median"] == pytest.approx(np.median(mean), abs=1e-9)
+
+
+def test_model_options_are_checked_and_old_cards_keep_their_model():
+    with pytest.raises(ValueError, match="family_benchmark_spread"):
+        CapabilityModel(family_benchmark_spread="per_family")
+    with pytest.raises(ValueError, match="prior_ceiling_lower"):
+        CapabilityModel(prior_ceiling_lower=3.5)
+    # a card written before the zero-sum offsets and the ceiling truncation at 1 rebuilds the model it fitted
+    old = {k: v for k, v in CapabilityModel(family_by_benchmark=False).settings().items()
+           if k not in ("family_benchmark_spread", "family_benchmark_zero_sum", "latent_loadings",
+                        "prior_slope_spread", "prior_ceiling_lower")}
+    model = CapabilityModel.from_settings(old)
+    assert not model.family_by_benchmark and not model.family_benchmark_zero_sum
+    assert model.prior_ceiling_lower == 0.0
+    assert CapabilityModel.from_settings(CapabilityModel().settings()) == CapabilityModel()
 
 
 def test_save_load_round_trip(fake, tmp_path):
@@ -248,15 +279,20 @@ def test_logistic_baseline_recovers_a_clean_curve():
 
 
 @pytest.mark.filterwarnings("ignore:Numba will use object mode")  # drawing from the truncated prior
-def test_ceiling_prior_keeps_ceilings_at_least_halfway_from_chance_to_one():
-    # a flat benchmark (TruthfulQA) must not fit as "saturated near chance": that second mode split the
-    # chains of the ObsScaling backtest fit (benchmarks/README.md)
+def test_ceiling_prior_is_truncated_where_asked():
+    # a flat benchmark (TruthfulQA) must not fit as "saturated near chance", nor a still-rising one (MMLU) as
+    # "saturating just above the best score seen": those second modes split the chains of the ObsScaling
+    # backtest fits (docs/capabilities.md)
     import pymc as pm
 
-    model = CapabilityModel(prior_ceiling_logit=0.5, prior_ceiling_sd=1.0).build(fc.BenchmarkScores(_table()))
+    scores = fc.BenchmarkScores(_table())
+    model = CapabilityModel(prior_ceiling_logit=0.5, prior_ceiling_sd=1.0, prior_ceiling_lower=0.0).build(scores)
     k = pm.draw(model["ceiling_logit"], draws=2000, random_seed=1)
     assert k.min() >= 0.0
     assert np.median(k) > 0.5  # truncated, not moved: the mass above 0 keeps its shape
+    k = pm.draw(CapabilityModel().build(scores)["ceiling_logit"], draws=2000, random_seed=1)
+    assert k.min() >= 1.0  # the default: every ceiling at least 73% of the way from chance to 1
+    assert np.median(k) == pytest.approx(3.0, abs=0.1)
 
 
 # ------------------------------------------------------------- statistical
