@@ -318,6 +318,7 @@ class CapabilityModel:
         """
         import nutpie
 
+        from forecast.disk_cache import compile_model
         from forecast.model import _low_rank_settings
 
         if not isinstance(scores, BenchmarkScores):
@@ -329,7 +330,7 @@ class CapabilityModel:
         start = time.perf_counter()
         centre = self.centre_of(scores)
         model = self.build(scores, centre=centre)
-        compiled = nutpie.compile_pymc_model(model, var_names=[v.name for v in model.free_RVs])
+        compiled = compile_model(model, var_names=[v.name for v in model.free_RVs])
         compile_seconds = time.perf_counter() - start
         low_rank = _low_rank_settings("low_rank", compiled.n_dim)
         with warnings.catch_warnings():
