@@ -13,7 +13,9 @@ depends on: the compiled PyTensor graphs of the log density and of the
 expansion (every operation and constant, see
 :func:`forecast.compile_cache.graph_fingerprint`), the layout of the data the
 callbacks read at run time, the versions of Python, numba, llvmlite, nutpie,
-PyTensor and PyMC, and the source of this package. Data values are not part of
+PyTensor and PyMC, PyTensor's fast-math setting (off for every model the
+package compiles: with it on, the arithmetic, and so the draws, changed with
+the state of PyTensor's own cache), and the source of this package. Data values are not part of
 it: they are read at run time, as in nutpie. A graph with an operation from
 outside PyTensor, PyMC and this package (a user's compiled kernel, whose code
 the key could not see) is compiled without the disk cache.
@@ -184,6 +186,7 @@ def _compile_cached(model, *, var_names: list[str], root: Path):
     import numpy as np
     from nutpie import compile_pymc as npc
     from pymc.initial_point import make_initial_point_fn
+    from pytensor import config
 
     initial_point_fn = npc._wrap_with_lock(
         make_initial_point_fn(
@@ -217,6 +220,7 @@ def _compile_cached(model, *, var_names: list[str], root: Path):
         graph_fingerprint(logp_fn.maker.fgraph.outputs, logp_fn.maker.fgraph.inputs),
         graph_fingerprint(expand_fn.maker.fgraph.outputs, expand_fn.maker.fgraph.inputs),
         repr((n_dim, n_expanded, layout, user_data.dtype.itemsize)),
+        f"fastmath={config.numba__fastmath}",
     ]).encode()).hexdigest()[:32]
 
     module = _wrapper_module(root, key)
