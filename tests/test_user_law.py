@@ -54,8 +54,7 @@ def no_floor_log_mean(t, lx, c, xp):
 # ---------------------------------------------------------------- compile cache
 def test_a_law_is_compiled_by_what_it_computes_not_by_its_name(monkeypatch):
     """Same name, other formula: compiled afresh. The same law defined again: the cached compile."""
-    import nutpie
-
+    import forecast.disk_cache
     from forecast.datasets import simulate
 
     compiled = []
@@ -71,7 +70,7 @@ def test_a_law_is_compiled_by_what_it_computes_not_by_its_name(monkeypatch):
         compiled.append(model)
         return Stub(model)
 
-    monkeypatch.setattr(nutpie, "compile_pymc_model", compile_stub)
+    monkeypatch.setattr(forecast.disk_cache, "compile_model", compile_stub)
     fc.clear_compile_cache()
     obs = fc.Observations(simulate(2, 12, seed=1)[0])
     first, cached = fc.ScalingModel(law=user_law()).compiled(obs)
