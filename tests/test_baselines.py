@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,16 +10,15 @@ import pytest
 
 from forecast.baselines import PointFit, fit_approach3, fit_baseline
 from forecast.data import DataWarning, Observations
+from forecast.datasets import load_table
 from forecast.frontier import frontier
 from forecast.predict import predict
 from forecast.testing import BESIROGLU_2024, fake_fit
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
 def chinchilla():
-    df = pd.read_csv(DATA / "chinchilla.csv")
+    df = load_table("chinchilla")  # the bundled copy of the Chinchilla runs (Epoch AI)
     df = df.drop(df["loss"].nlargest(5).index)  # Besiroglu et al. drop the 5 highest losses
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # single family: nothing to pool, which the baseline does not need

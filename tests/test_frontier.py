@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from forecast.data import DataWarning, Observations
+from forecast.datasets import load_table
 from forecast.frontier import Frontier, compute_optimal, frontier, numeric_optimal
 from forecast.model import ScalingModel
 from forecast.testing import BESIROGLU_2024, fake_fit
 
-DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 CHINCHILLA_FLOPS = 5.76e23
 
 
@@ -161,9 +159,7 @@ def test_bad_ci_and_family_and_law_raise(fit):
 
 # ------------------------------------------------------------ real sampling
 def test_real_chinchilla_fit_puts_about_20_tokens_per_param_at_chinchilla_compute():
-    import pandas as pd
-
-    df = pd.read_csv(DATA / "chinchilla.csv")
+    df = load_table("chinchilla")  # the bundled copy of the Chinchilla runs (Epoch AI)
     df = df.drop(df["loss"].nlargest(5).index)  # as Besiroglu et al. (2024)
     with pytest.warns(DataWarning, match="only one family"):
         obs = Observations(df)
