@@ -140,7 +140,7 @@ def main() -> None:
         from forecast.model import ScalingModel
 
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from median_diagnosis import VARIANTS
+        from variants import VARIANTS
 
         model = ScalingModel(**VARIANTS[args.variant])
     for name in [] if args.combine else args.cases:
