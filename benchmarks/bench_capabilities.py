@@ -33,10 +33,11 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-fit", action="store_true", help="only the backtest")
-    parser.add_argument("--draws", type=int, default=None, help="draws and tune per chain of the full fit "
+    parser.add_argument("--fit-seeds", default=None, help="comma-separated seeds of full fits (default: --seed)")
+    parser.add_argument("--draws", type=int, default=None, help="draws per chain of every fit "
                         "(default: the package's, forecast.capabilities.FIT_DRAWS)")
-    parser.add_argument("--backtest-draws", type=int, default=None, help="draws and tune per chain of backtest "
-                        "fits (default: the package's)")
+    parser.add_argument("--tune", type=int, default=None, help="tuning steps per chain of every fit "
+                        "(default: the package's, forecast.capabilities.FIT_TUNE)")
     parser.add_argument("--variants", default="latent,plain", help="backtest variants ('' for none)")
     parser.add_argument("--points", type=Path, default=None, help="write held-out rows (CSV) here")
     parser.add_argument("--save", type=Path, default=None, help="save the full fit here (.nc)")
@@ -46,26 +47,35 @@ def main() -> None:
     args = parser.parse_args()
 
     import forecast as fc
-    from forecast.capabilities import FIT_DRAWS, CapabilityModel, capability_backtest
+    from forecast.capabilities import CapabilityModel, capability_backtest
     from forecast.capability_data import load_obsscaling
 
     scores = load_obsscaling()
     options = dict(_option(o) for o in args.set)
-    args.draws = args.draws or FIT_DRAWS
-    args.backtest_draws = args.backtest_draws or FIT_DRAWS
-    out: dict = {"command": " ".join([".venv/bin/python", *sys.argv]), "cpu_count": os.cpu_count(), "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
+    sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune)) if v is not None}
+    out: dict = {"command": " ".join([".venv/bin/python", *sys.argv]), "cpu_count": os.cpu_count(),
+                 "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
     if not args.skip_fit:
-        start, cpu = time.perf_counter(), time.process_time()
-        fit = CapabilityModel(**options).fit(scores, random_seed=args.seed, progressbar=False, warn=False,
-                                    draws=args.draws, tune=args.draws)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-        d = fit.diagnostics()
-        # CPU seconds of this process (all of nutpie's threads) / 2 bounds the wall time on 2 idle cores
-        out["fit"] = {"draws": args.draws, "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "compile_seconds": fit.sampler_settings["compile_seconds"],
-                      "sampling_seconds": round(wall - fit.sampler_settings["compile_seconds"], 1),
-                      "gate_ok": d.ok, "diagnostics": repr(d),
-                      "steps_per_draw": float(fit.idata["sample_stats"]["n_steps"].mean())}
-        print("fit:", json.dumps(out["fit"], indent=1))
+        out["fits"] = []
+        seeds = [int(x) for x in args.fit_seeds.split(",")] if args.fit_seeds else [args.seed]
+        for seed in seeds:
+            start, cpu = time.perf_counter(), time.process_time()
+            fit = CapabilityModel(**options).fit(scores, random_seed=seed, progressbar=False, warn=False,
+                                                 **sampler)
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            d = fit.diagnostics()
+            card = fit.sampler_settings
+            # CPU seconds of this process (all of nutpie's threads) / 2 bounds the wall time on 2 idle cores
+            row = {"seed": seed, "draws": card["draws"], "tune": card["tune"],
+                   "target_accept": card["target_accept"], "retried": "retry" in card,
+                   "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+                   "compile_seconds": card["compile_seconds"],
+                   "sampling_seconds": round(wall - card["compile_seconds"], 1),
+                   "gate_ok": d.ok, "diagnostics": repr(d),
+                   "steps_per_draw": float(fit.idata["sample_stats"]["n_steps"].mean())}
+            out["fits"].append(row)
+            print("fit:", json.dumps(row, indent=1), flush=True)
+        out["fit"] = out["fits"][0]
         offsets = fit.family_offsets()
         out["top_families"] = offsets.head(5)[["family", "median", "lower", "upper"]].round(2).to_dict("records")
         if args.save is not None:
@@ -75,8 +85,7 @@ def main() -> None:
     for variant in filter(None, args.variants.split(",")):
         model = CapabilityModel(**{**options, "latent": variant == "latent"})
         start = time.perf_counter()
-        bt = capability_backtest(scores, model=model, random_seed=args.seed, draws=args.backtest_draws,
-                                 tune=args.backtest_draws)
+        bt = capability_backtest(scores, model=model, random_seed=args.seed, **sampler)
         summ = bt.summary()
         summ["wall_seconds"] = round(time.perf_counter() - start, 1)
         summ["by_benchmark"] = bt.by_benchmark().round(4).to_dict("records")

@@ -62,9 +62,17 @@ from forecast.fit import (
 FORMAT_VERSION = 1
 KIND = "capability"
 FIT_DRAWS = 2000
-"""Default draws and tuning steps per chain. With the family x benchmark offsets the ObsScaling backtest fit
-passes the gate at 2000; the full ObsScaling fit misses it by a hair there (R-hat 1.0103 on ``model_sd``)
-and passes at 3000 (``benchmarks/README.md``)."""
+FIT_TUNE = 700
+FIT_TARGET_ACCEPT = 0.85
+"""Default draws and tuning steps per chain and nutpie's target acceptance rate.
+
+Most of the full ObsScaling fit's time (513 parameters) is nutpie's tuning,
+whose steps update the low-rank mass matrix: 300 fewer tuning steps save
+more than 1000 more draws cost, and at 1000 draws one seed in five missed
+the gate (R-hat 1.0114) where 2000 passed (``benchmarks/README.md``,
+``bench_capabilities.py``). A fit that fails the gate
+is sampled once more with :func:`forecast.model.retry_settings` (as
+:meth:`forecast.ScalingModel.fit` does)."""
 CENTRED_MIN_MODELS = 3
 """Families with at least this many models have their offset sampled centred, the others non-centred.
 
@@ -74,7 +82,8 @@ CENTRED_MIN_MODELS_BY_BENCHMARK = 1
 """:data:`CENTRED_MIN_MODELS` for a model with ``family_by_benchmark=True``."""
 SCORE_CLIP = 1e-3
 LEGACY_SETTINGS: dict[str, Any] = {"family_benchmark_spread": "shared", "family_benchmark_zero_sum": False,
-                                   "latent_loadings": False, "prior_slope_spread": 0.5, "prior_ceiling_lower": 0.0}
+                                   "latent_loadings": False, "prior_slope_spread": 0.5, "prior_ceiling_lower": 0.0,
+                                   "model_effects": "noncentred"}
 """Model settings added after format 1 was first written, at the values that reproduce the older fits."""
 """Scores are clipped to [SCORE_CLIP, 1 - SCORE_CLIP] for the beta likelihood (a 0 has no beta density)."""
 
@@ -146,6 +155,11 @@ class CapabilityModel:
         from chance to 1 (the prior's mass below is 0.4%). A benchmark still low
         in the data (MMLU below 1e23 FLOP) otherwise also fits as "saturating
         just above the best scores seen", a second mode the chains visit in turn.
+    model_effects : {"centred", "noncentred"}
+        How the per-model capabilities ``u_i ~ Normal(0, model_sd)`` are
+        sampled. Centred (default): each model has eight scores, enough to
+        pin its ``u_i``, and on the full ObsScaling fit (4 x 1000 draws) the
+        bulk ESS of ``model_sd`` was 1576 against 230 non-centred.
 
     Examples
     --------
@@ -170,11 +184,14 @@ class CapabilityModel:
     latent_loadings: bool = False
     prior_slope_spread: float = 0.5
     prior_ceiling_lower: float = 1.0
+    model_effects: Literal["centred", "noncentred"] = "centred"
 
     def __post_init__(self) -> None:
         if self.family_benchmark_spread not in ("shared", "per_benchmark"):
             raise ValueError(f"family_benchmark_spread must be 'shared' or 'per_benchmark', "
                              f"got {self.family_benchmark_spread!r}")
+        if self.model_effects not in ("centred", "noncentred"):
+            raise ValueError(f"model_effects must be 'centred' or 'noncentred', got {self.model_effects!r}")
         if not self.prior_ceiling_lower < self.prior_ceiling_logit:
             raise ValueError(f"prior_ceiling_lower ({self.prior_ceiling_lower}) must lie below "
                              f"prior_ceiling_logit ({self.prior_ceiling_logit})")
@@ -260,8 +277,11 @@ class CapabilityModel:
             x_row = x_eff[d["model_idx"]]
             if self.latent:
                 model_sd = pm.HalfNormal("model_sd", self.prior_model_sd)
-                model_z = pm.Normal("model_z", 0.0, 1.0, dims="model")
-                u_row = (model_sd * model_z)[d["model_idx"]]
+                if self.model_effects == "centred":
+                    u = pm.Normal("model_effect", 0.0, model_sd, dims="model")
+                else:
+                    u = model_sd * pm.Normal("model_z", 0.0, 1.0, dims="model")
+                u_row = u[d["model_idx"]]
                 if self.latent_loadings:
                     # item-response loadings: a model's own capability counts more on some benchmarks;
                     # log loadings sum to zero so model_sd stays the spread of the typical benchmark
@@ -296,19 +316,28 @@ class CapabilityModel:
         scores: BenchmarkScores,
         *,
         draws: int = FIT_DRAWS,
-        tune: int = FIT_DRAWS,
+        tune: int = FIT_TUNE,
         chains: int = SAMPLER.chains,
         random_seed: int | None = None,
         progressbar: bool = True,
-        target_accept: float = 0.95,
+        target_accept: float = FIT_TARGET_ACCEPT,
         cores: int | None = None,
         warn: bool = True,
+        retry: bool | None = None,
     ) -> CapabilityFit:
         """Sample the posterior with nutpie (low-rank mass matrix) and return a :class:`CapabilityFit`.
 
-        Defaults: 4 chains x 2000 draws after 2000 tuning steps (:data:`FIT_DRAWS`).
+        Defaults: 4 chains x 2000 draws after 700 tuning steps, target
+        acceptance 0.85 (:data:`FIT_DRAWS`, :data:`FIT_TUNE`,
+        :data:`FIT_TARGET_ACCEPT`).
 
-        A fit that fails the convergence gate (:data:`forecast.GATE`) emits a
+        ``retry``: when the fit fails the convergence gate
+        (:data:`forecast.GATE`), sample once more with four times the draws and
+        twice the tuning (:func:`forecast.model.retry_settings`), log it
+        (logger ``"forecast"``) and record the first run's problems in
+        ``sampler_settings["retry"]``. Default (None): retry when
+        ``SamplerDefaults.retry`` is on and the run is at least as long as the
+        defaults. A fit that still fails emits a
         :class:`forecast.ConvergenceWarning` (unless ``warn=False``) and says
         so in :meth:`CapabilityFit.summary`.
 
@@ -346,8 +375,27 @@ class CapabilityModel:
         if "sample_stats" in idata:
             groups["/sample_stats"] = idata["sample_stats"].to_dataset()
         fit = CapabilityFit(xr.DataTree.from_dict(groups), scores, self, settings, centre=centre)
+        if retry is None:
+            retry = SAMPLER.retry and draws >= FIT_DRAWS and tune >= FIT_TUNE
+        if retry and not fit.diagnostics().ok:
+            fit = self._retry(fit, scores, progressbar=progressbar, cores=cores)
         if warn:
             fit.diagnostics().warn_if_failed()
+        return fit
+
+    def _retry(self, first: CapabilityFit, scores: BenchmarkScores, **options) -> CapabilityFit:
+        """Refit once with :func:`forecast.model.retry_settings`, recording the first run in the fit card."""
+        from forecast.model import log_retry, retry_settings
+
+        s = first.sampler_settings
+        stronger = retry_settings(first.diagnostics(), draws=s["draws"], tune=s["tune"],
+                                  target_accept=s["target_accept"])
+        log_retry(first.diagnostics().problems, stronger)
+        fit = self.fit(scores, chains=s["chains"], random_seed=s["random_seed"], warn=False, retry=False,
+                       **stronger, **options)
+        fit.sampler_settings["retry"] = {"first": {k: s[k] for k in ("draws", "tune", "target_accept")},
+                                         "first_problems": first.diagnostics().problems}
+        fit.sampler_settings["seconds"] = round(s["seconds"] + fit.sampler_settings["seconds"], 3)
         return fit
 
 

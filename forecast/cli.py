@@ -27,6 +27,7 @@ import numpy as np
 import typer
 
 from forecast.capabilities import FIT_DRAWS as CAPABILITY_DRAWS
+from forecast.capabilities import FIT_TUNE as CAPABILITY_TUNE
 from forecast.config import DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
 
 # pandas, xarray, PyMC and matplotlib load inside the commands, so `forecast --help` stays fast
@@ -1274,7 +1275,7 @@ def capabilities(
     csv: Annotated[Path | None, typer.Option(help="Also write the forecast table to this CSV.")] = None,
     ci: Ci = DEFAULT_CI,
     draws: Draws = CAPABILITY_DRAWS,
-    tune: Tune = CAPABILITY_DRAWS,
+    tune: Tune = CAPABILITY_TUNE,
     chains: Chains = SAMPLER.chains,
     seed: Seed = DEFAULT_SEED,
     progress: Progress = False,

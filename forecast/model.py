@@ -674,11 +674,7 @@ class ScalingModel:
         problems = first.diagnostics().problems
         stronger = retry_settings(first.diagnostics(), draws=s["draws"], tune=s["tune"],
                                   target_accept=s["target_accept"])
-        _LOG.warning(
-            "the fit failed the convergence gate (%s); sampling once more with draws=%d, tune=%d, "
-            "target_accept=%g (recorded in Fit.sampler_settings['retry'])",
-            "; ".join(problems), stronger["draws"], stronger["tune"], stronger["target_accept"],
-        )
+        log_retry(problems, stronger)
         fit = self.fit(obs, chains=s["chains"], random_seed=s["random_seed"], warn=False, retry=False,
                        **stronger, **options)
         fit.sampler_settings["retry"] = {
@@ -689,6 +685,15 @@ class ScalingModel:
         fit.sampler_settings["seconds"] = round(s["seconds"] + fit.sampler_settings["seconds"], 3)
         fit.sampler_settings.update(compile_seconds=s["compile_seconds"], compile_cached=s["compile_cached"])
         return fit
+
+
+def log_retry(problems: list[str], stronger: dict[str, float | int]) -> None:
+    """Log (logger ``"forecast"``, WARNING) that a fit failed the gate and is sampled once more."""
+    _LOG.warning(
+        "the fit failed the convergence gate (%s); sampling once more with draws=%d, tune=%d, "
+        "target_accept=%g (recorded in the fit's sampler_settings['retry'])",
+        "; ".join(problems), stronger["draws"], stronger["tune"], stronger["target_accept"],
+    )
 
 
 def retry_settings(diagnostics, *, draws: int, tune: int, target_accept: float) -> dict[str, float | int]:

@@ -211,7 +211,7 @@ def fake_capability_fit(scores=None, *, chains: int = 2, draws: int = 500, scale
         "family_z": (("chain", "draw", "family"), around(fam, (nf,))),
         "log_precision": (("chain", "draw", "benchmark"), around(np.log(100.0), (nb,))),
         "model_sd": (("chain", "draw"), np.exp(around(np.log(0.25)))),
-        "model_z": (("chain", "draw", "model"), around(np.zeros(nm), (nm,))),
+        "model_effect": (("chain", "draw", "model"), around(np.zeros(nm), (nm,))),
         "family_benchmark_sd": (("chain", "draw"), np.exp(around(np.log(0.15)))),
         "family_benchmark_z": (("chain", "draw", "family", "benchmark"), around(fam_bench, (nf, nb))),
     }, coords=coords)

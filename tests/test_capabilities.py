@@ -245,10 +245,10 @@ def test_model_options_are_checked_and_old_cards_keep_their_model():
     # a card written before the zero-sum offsets and the ceiling truncation at 1 rebuilds the model it fitted
     old = {k: v for k, v in CapabilityModel(family_by_benchmark=False).settings().items()
            if k not in ("family_benchmark_spread", "family_benchmark_zero_sum", "latent_loadings",
-                        "prior_slope_spread", "prior_ceiling_lower")}
+                        "prior_slope_spread", "prior_ceiling_lower", "model_effects")}
     model = CapabilityModel.from_settings(old)
     assert not model.family_by_benchmark and not model.family_benchmark_zero_sum
-    assert model.prior_ceiling_lower == 0.0
+    assert model.prior_ceiling_lower == 0.0 and model.model_effects == "noncentred"
     assert CapabilityModel.from_settings(CapabilityModel().settings()) == CapabilityModel()
 
 
@@ -295,14 +295,50 @@ def test_ceiling_prior_is_truncated_where_asked():
     assert np.median(k) == pytest.approx(3.0, abs=0.1)
 
 
+def test_model_effects_centred_or_not_are_the_same_prior():
+    """Centred (default) and non-centred model effects: other free variables, the same prior on u_i."""
+    import pymc as pm
+
+    scores = fc.BenchmarkScores(_table())
+    centred = CapabilityModel().build(scores)
+    plain = CapabilityModel(model_effects="noncentred").build(scores)
+    assert "model_effect" in centred.named_vars and "model_z" not in centred.named_vars
+    assert "model_z" in plain.named_vars and "model_effect" not in plain.named_vars
+    u = pm.draw(centred["model_effect"], draws=4000, random_seed=2)
+    sd = pm.draw(centred["model_sd"], draws=4000, random_seed=3)
+    z = pm.draw(plain["model_z"], draws=4000, random_seed=4)
+    # u / model_sd is standard normal in both: compare its spread with z's
+    assert np.std(u) == pytest.approx(np.std(sd[:, None] * z), rel=0.1)
+    with pytest.raises(ValueError, match="model_effects"):
+        CapabilityModel(model_effects="centered")
+
+
+def test_a_failed_capability_fit_is_retried_once_and_says_so(caplog):
+    """As ScalingModel.fit: a fit failing the gate is sampled once more with 4x the draws and 2x the tuning,
+    logged, with the first run in the card; a shortened run is retried only when asked."""
+    from forecast.capabilities import FIT_TARGET_ACCEPT
+
+    scores, _ = simulate_scores(benchmarks={"MC-A": 0.25, "Gen-A": 0.0}, n_families=3, models_per_family=3,
+                                seed=5)
+    kw = {"chains": 2, "progressbar": False, "warn": False, "random_seed": 1}
+    with caplog.at_level("WARNING", logger="forecast"):
+        fit = CapabilityModel().fit(scores, draws=10, tune=10, retry=True, **kw)  # far too short to pass
+    card = fit.sampler_settings
+    assert card["retry"]["first"] == {"draws": 10, "tune": 10, "target_accept": FIT_TARGET_ACCEPT}
+    assert card["retry"]["first_problems"]
+    assert (card["draws"], card["tune"]) == (40, 20) and fit.posterior.sizes["draw"] == 40
+    assert len([r for r in caplog.records if "sampling once more" in r.getMessage()]) == 1
+    plain = CapabilityModel().fit(scores, draws=10, tune=10, **kw)
+    assert "retry" not in plain.sampler_settings and plain.posterior.sizes["draw"] == 10
+
+
 # ------------------------------------------------------------- statistical
 @pytest.mark.slow
 def test_parameter_recovery_on_simulated_scores():
     """Fit data simulated from the model: truths inside the 90% intervals at about the nominal rate."""
     chance = {"MC-A": 0.25, "MC-B": 0.25, "MC-C": 0.25, "Binary": 0.5, "Gen-A": 0.0, "Gen-B": 0.0}
     scores, truth = simulate_scores(benchmarks=chance, n_families=10, models_per_family=5, seed=3)
-    fit = CapabilityModel().fit(scores, draws=1000, tune=1000, chains=4, random_seed=3, progressbar=False,
-                                target_accept=0.99)
+    fit = CapabilityModel().fit(scores, random_seed=3, progressbar=False)  # the package defaults
     assert fit.diagnostics().ok
     summ = fit.summary().set_index(["parameter", "group"])
     hits = []
