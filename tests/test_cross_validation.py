@@ -336,3 +336,16 @@ def test_the_pooled_baseline_is_bootstrapped_only_when_a_held_out_family_is_new(
     assert new_cv.baselines[0].settings["bootstrap_pooled"]
     t = new_cv.table()
     assert set(t["forecast_kind"]) == {"new family"} and t.loc[t["method"] == "baseline", "width_90"].gt(0).all()
+
+
+def test_folds_sampled_in_a_worker_while_the_baseline_runs_equal_fits_made_in_process(obs):
+    """The baseline runs in the calling process while the worker samples; nothing else changes."""
+    from forecast.backtest import fit_bayes
+
+    options = {"draws": 50, "tune": 50, "chains": 2}
+    kwargs = {"cutoffs": [0.5, 1.0], "bootstrap": 20, "random_seed": 5}
+    pooled = cross_validate(obs, fit_options=options, **kwargs)
+    in_process = cross_validate(obs, fit_options=options, fit_fn=fit_bayes, **kwargs)
+    pd.testing.assert_frame_equal(pooled.table(), in_process.table())
+    assert {f.sampler_settings.get("worker_pid") for f in pooled.fits} - {None}  # sampled in a worker process
+    assert all(f.sampler_settings["worker_cpu_seconds"] > 0 for f in pooled.fits)
