@@ -18,6 +18,15 @@ plus the fork server that starts the worker. The machine's load average is recor
     .venv/bin/python benchmarks/bench_cv.py --data ../shared/data/porian_compute_optimal.csv -- --draws 1000
 
 Arguments after ``--`` go to ``forecast cv`` unchanged.
+
+``--baseline-equivalence SEED ...`` instead compares the baseline's cross-validation scores with the
+vectorised bootstrap refits (:func:`forecast.baselines.refit_bootstrap`) against one L-BFGS-B refit per
+replicate (:func:`forecast.baselines.fit_approach3` from the point fit, as the bootstrap was computed
+before), on the same folds, resamples and residual draws, for each seed; the Bayesian fits are fake (the
+baseline does not read them):
+
+    .venv/bin/python benchmarks/bench_cv.py --baseline-equivalence 20240601 1 2 3 \
+        --json benchmarks/results/cv_baseline_equivalence.json
 """
 
 from __future__ import annotations
@@ -128,6 +137,83 @@ def summarise_points(csv: Path) -> list[dict]:
     return rows
 
 
+def _one_refit_per_replicate(inputs, loss, *, start, law="chinchilla", delta=None, max_iter=None):
+    """The bootstrap's refits as they were: one L-BFGS-B run per replicate from the point fit."""
+    import numpy as np
+
+    from forecast.baselines import HUBER_DELTA, fit_approach3
+
+    delta = HUBER_DELTA if delta is None else delta
+    rows = [fit_approach3(loss=y, law=law, delta=delta, n_starts=0, start=start,
+                          **{k: v[i] for k, v in inputs.items()}) for i, y in enumerate(loss)]
+    return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def baseline_equivalence(data: Path, seeds: list[int], out: Path | None) -> None:
+    """The baseline's CV scores with vectorised and with per-replicate bootstrap refits, seed by seed."""
+    import importlib
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from forecast.data import Observations
+    from forecast.testing import fake_fit
+
+    backtest = importlib.import_module("forecast.backtest")
+    baselines = importlib.import_module("forecast.baselines")
+    vectorised = baselines.refit_bootstrap
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        obs = Observations.from_csv(data)
+    scores, seconds, flips = [], {}, {}
+    for seed in seeds:
+        tables = {}
+        for solver, fn in (("vectorised", vectorised), ("per_replicate", _one_refit_per_replicate)):
+            baselines.refit_bootstrap = fn
+            try:
+                cpu = time.process_time()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    cv = backtest.cross_validate(obs, fit_fn=lambda o, m, **kw: fake_fit(o, m, draws=20),
+                                                 random_seed=seed)
+                seconds[f"{solver} {seed}"] = round(time.process_time() - cpu, 1)
+            finally:
+                baselines.refit_bootstrap = vectorised
+            t = cv.table()
+            tables[solver] = t = t[t["method"] == "baseline"].reset_index(drop=True)
+            scores.append({"seed": seed, "solver": solver, "n": len(t),
+                           **{f"coverage_{c}": float(t[f"covered_{c}"].mean()) for c in (50, 80, 90, 95)},
+                           "median_abs_rel_error": float(t["abs_rel_error"].median()),
+                           "mean_interval_score_90": float(t["interval_score_90"].mean()),
+                           "median_rel_width_90": float(t["rel_width_90"].median()),
+                           "mean_crps": float(t["crps"].mean())})
+            print(f"seed {seed} {solver:14s} " + "  ".join(f"{k} {v:.4g}" for k, v in scores[-1].items()
+                                                         if k not in ("seed", "solver", "n")), flush=True)
+        a, b = tables["vectorised"], tables["per_replicate"]
+        flips[str(seed)] = {
+            "points_whose_90_verdict_differs": int((a["covered_90"] != b["covered_90"]).sum()),
+            "median_abs_log_ratio_of_90_bounds": float(np.median(np.abs(np.log(
+                np.r_[a["lower_90"] / b["lower_90"], a["upper_90"] / b["upper_90"]])))),
+        }
+    table = pd.DataFrame(scores)
+    cols = [c for c in table.columns if c not in ("seed", "solver", "n")]
+    wide = table.pivot(index="seed", columns="solver", values=cols)
+    diff = pd.DataFrame({c: wide[c]["vectorised"] - wide[c]["per_replicate"] for c in cols})
+    spread = table[table["solver"] == "per_replicate"][cols].std(ddof=1)
+    print("vectorised - per replicate, mean over seeds:", diff.mean().round(4).to_dict())
+    print("sd across seeds of the per-replicate scores:", spread.round(4).to_dict())
+    print("CPU seconds of each cross-validation's baseline:", seconds)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({
+            "command": "benchmarks/bench_cv.py " + " ".join(sys.argv[1:]), "data": str(data.name),
+            "scores": scores, "difference_mean": diff.mean().to_dict(), "difference_sd": diff.std(ddof=1).to_dict(),
+            "per_replicate_seed_sd": spread.to_dict(), "points": flips, "cpu_seconds": seconds,
+        }, indent=2) + "\n")
+        print(f"wrote {out}")
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3:])
@@ -135,10 +221,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA, help="CSV of runs (default: the Porian table)")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--baseline-equivalence", type=int, nargs="+", metavar="SEED",
+                        help="compare the baseline's scores with vectorised and per-replicate bootstrap refits")
     parser.add_argument("cv_args", nargs="*", help="options of `forecast cv`, after --")
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"no such data file: {args.data}; give --data or set FORECAST_SHARED_DATA")
+    if args.baseline_equivalence:
+        baseline_equivalence(args.data, args.baseline_equivalence, args.json)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         phases_file, points_csv = Path(tmp) / "phases.json", Path(tmp) / "points.csv"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(phases_file),

@@ -12,7 +12,9 @@ vectorised evaluation) from the best few points of a grid of starts that
 crosses quantiles of each parameter's prior (the objective is evaluated on the
 whole grid at once). Intervals, when asked for, come from the bootstrap:
 resample the runs with replacement, refit, and take percentiles, as Besiroglu
-et al. did.
+et al. did. The refits of all replicates of a family minimise the same
+objective from the point fit at once (:func:`refit_bootstrap`): 200 replicates
+cost about what a few single L-BFGS-B fits do (``benchmarks/bench_cv.py``).
 
 The tables returned by :meth:`PointFit.predict` and :meth:`PointFit.frontier`
 have the same columns as :meth:`forecast.predict.Forecast.table` and
@@ -279,6 +281,7 @@ def refit_bootstrap(
             f[active[better]] = f_new[better]
             damping[active] = np.where(better, damping[active] / 3, damping[active] * 10)
             active = active[~small & (damping[active] <= 1e10)]
+        z[~np.isfinite(f)] = np.nan  # a resample the law cannot be evaluated on: a failed refit (NaN)
         user = law.to_user(dict(zip(law.params, z.T, strict=True)), centre, np)
     return {**{p: np.asarray(user[p], dtype=float) for p in law.user_params}, "objective": f / delta}
 
@@ -518,8 +521,8 @@ def fit_baseline(
         The law fitted (default Chinchilla's; a fit's own ``fit.law`` for a like-for-like baseline).
     bootstrap : int
         Bootstrap replicates (0 for none). Each resamples the runs of a family
-        with replacement and refits (starting from the point fit and the best
-        grid starts).
+        with replacement and refits from the point fit; all replicates of a
+        family are refitted at once (:func:`refit_bootstrap`).
     delta : float
         Huber threshold on log-loss residuals.
     n_starts : int

@@ -349,3 +349,4 @@ def test_folds_sampled_in_a_worker_while_the_baseline_runs_equal_fits_made_in_pr
     pd.testing.assert_frame_equal(pooled.table(), in_process.table())
     assert {f.sampler_settings.get("worker_pid") for f in pooled.fits} - {None}  # sampled in a worker process
     assert all(f.sampler_settings["worker_cpu_seconds"] > 0 for f in pooled.fits)
+    assert [f.id for f in pooled.fits] == [f.id for f in in_process.fits]  # timings are not part of the id
