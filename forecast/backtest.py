@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from forecast.config import check_ci, quantile_bounds
+from forecast.config import CV_SAMPLER, check_ci, quantile_bounds
 from forecast.data import Observations
 
 SPLITS = ("flops", "params")
@@ -499,7 +499,8 @@ def cross_validate(
     bootstrap : int
         Bootstrap replicates of the baseline's intervals (0: point forecasts only).
     fit_options : dict, optional
-        Options of each fit (``draws``, ``tune``, ``chains``, ``warn``, ...).
+        Options of each fit (``draws``, ``tune``, ``chains``, ``warn``, ``retry``, ...), over
+        :data:`CV_SAMPLER`.
     executor : concurrent.futures.Executor, optional
         Where the fits run (see :func:`forecast.parallel.fit_many`); default a
         local process pool for this call.
@@ -536,7 +537,8 @@ def cross_validate(
             raise ValueError(f"each fold's mask must be a boolean array over the {len(obs)} rows of obs.table")
     else:
         folds = rolling_origins(obs, cutoffs=cutoffs, top=top)
-    return _run(obs, model, folds, ci=ci, baseline=baseline, bootstrap=bootstrap, fit_options=fit_options,
+    return _run(obs, model, folds, ci=ci, baseline=baseline, bootstrap=bootstrap,
+                fit_options={**CV_SAMPLER, **dict(fit_options or {})},
                 executor=executor, max_workers=max_workers, extrapolation=extrapolation, fit_fn=fit_fn,
                 random_seed=random_seed, origin={
                     "cutoffs": None if (top is not None or cutoffs is None and folds is not None)

@@ -62,7 +62,7 @@ def _objective(law: Law, z: np.ndarray, logx: dict, centre: dict, t: np.ndarray,
     ``z`` is ``(..., k)``: the law's sampled parameters in ``law.params`` order; the
     residuals are summed over the runs (the last axis of ``logx`` and ``t``).
     """
-    return _huber(_residuals(law, z, logx, centre, t), delta).sum(-1) / delta
+    return (_huber(_residuals(law, z, logx, centre, t), delta) / delta).sum(-1)
 
 
 def _residuals(law: Law, z: np.ndarray, logx: dict, centre: dict, t: np.ndarray) -> np.ndarray:

@@ -74,6 +74,15 @@ class SamplerDefaults:
 
 SAMPLER = SamplerDefaults()
 
+CV_SAMPLER: dict[str, int | bool] = {"draws": 1500, "tune": 2000, "retry": False}
+"""Sampler settings of each fold's fit in :func:`forecast.cross_validate` (and ``forecast cv``) unless ``fit_options``
+say otherwise; chains and ``target_accept`` are the package defaults. On the Porian table's folds (rolling
+origins 0.3, 0.6 and 1 decade) twice the default tuning is what lets every chain find the ridge between a
+recipe's two terms: with 1000 tuning steps a fold's chains disagreed (R-hat up to 1.09) at any number of
+draws short of the gate's retry; 1500 draws then give each fold the gate's 400 effective draws. The retry is
+off: a fold that still fails is reported as such (``settings["fold_diagnostics"]``) rather than sampled four
+times longer (``benchmarks/bench_cv.py``, ``benchmarks/README.md``)."""
+
 
 def check_ci(ci: float) -> float:
     """Return ``ci`` as a float after checking it is a mass strictly in (0, 1)."""

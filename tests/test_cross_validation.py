@@ -273,6 +273,38 @@ def test_cv_command_refuses_two_kinds_of_origin(tmp_path):
     assert result.exit_code == 2 and "whole numbers" in result.stderr
 
 
+def test_cv_command_samples_without_the_retry_and_names_the_folds_that_fail_the_gate(tmp_path, monkeypatch):
+    import importlib
+
+    from typer.testing import CliRunner
+
+    from forecast.cli import app
+    from forecast.config import CV_SAMPLER
+
+    backtest_module = importlib.import_module("forecast.backtest")  # forecast.backtest is also a function
+
+    runs, _ = simulate(n_families=2, runs_per_family=10, seed=0)
+    path = tmp_path / "runs.csv"
+    runs.to_csv(path, index=False)
+    seen = []
+    real = backtest_module.cross_validate
+
+    def fake_fit_fn(obs, model, **options):  # 2 x 50 fake draws: ESS far below the gate's 400
+        seen.append(options)
+        return fake_fit(obs, model, draws=50)
+
+    def fake_fits(obs, model, **kwargs):
+        return real(obs, model, **kwargs, fit_fn=fake_fit_fn)
+
+    monkeypatch.setattr(backtest_module, "cross_validate", fake_fits)
+    result = CliRunner().invoke(app, ["cv", str(path), "--cutoffs", "0.4,0.8", "--bootstrap", "5"])
+    assert result.exit_code == 0, result.output
+    assert seen[0]["retry"] is False and seen[0]["draws"] == CV_SAMPLER["draws"]
+    text = " ".join(result.output.split())
+    assert "2 of 2 origin(s) (0.4 decades, 0.8 decades) failed the convergence gate" in text
+    assert f"--draws {4 * CV_SAMPLER['draws']}" in text
+
+
 # ------------------------------------------------------------ real sampling
 SLOW_FIT = {"chains": 4, "draws": 1000, "tune": 1000, "warn": False}
 
