@@ -306,7 +306,8 @@ def test_cv_command_samples_without_the_retry_and_names_the_folds_that_fail_the_
 
 
 # ------------------------------------------------------------ real sampling
-SLOW_FIT = {"chains": 4, "draws": 1000, "tune": 1000, "warn": False}
+# the package defaults, the gate's retry included (cross_validate leaves it off unless asked)
+SLOW_FIT = {"chains": 4, "draws": 1000, "tune": 1000, "warn": False, "retry": True}
 
 
 @pytest.mark.slow
