@@ -46,7 +46,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from forecast.config import check_ci, quantile_bounds
+from forecast.config import CV_SAMPLER, check_ci, quantile_bounds
 from forecast.data import Observations
 
 SPLITS = ("flops", "params")
@@ -499,7 +499,8 @@ def cross_validate(
     bootstrap : int
         Bootstrap replicates of the baseline's intervals (0: point forecasts only).
     fit_options : dict, optional
-        Options of each fit (``draws``, ``tune``, ``chains``, ``warn``, ...).
+        Options of each fit (``draws``, ``tune``, ``chains``, ``warn``, ``retry``, ...), over
+        :data:`CV_SAMPLER`.
     executor : concurrent.futures.Executor, optional
         Where the fits run (see :func:`forecast.parallel.fit_many`); default a
         local process pool for this call.
@@ -536,7 +537,8 @@ def cross_validate(
             raise ValueError(f"each fold's mask must be a boolean array over the {len(obs)} rows of obs.table")
     else:
         folds = rolling_origins(obs, cutoffs=cutoffs, top=top)
-    return _run(obs, model, folds, ci=ci, baseline=baseline, bootstrap=bootstrap, fit_options=fit_options,
+    return _run(obs, model, folds, ci=ci, baseline=baseline, bootstrap=bootstrap,
+                fit_options={**CV_SAMPLER, **dict(fit_options or {})},
                 executor=executor, max_workers=max_workers, extrapolation=extrapolation, fit_fn=fit_fn,
                 random_seed=random_seed, origin={
                     "cutoffs": None if (top is not None or cutoffs is None and folds is not None)
@@ -632,23 +634,35 @@ def _run(obs, model, folds, *, ci, baseline, bootstrap, fit_options, executor, m
         )
     options = dict(fit_options or {})
     options.setdefault("warn", False)  # one gate verdict per fold is recorded in the settings instead
+
+    def baselines() -> list:
+        if not baseline:
+            return [None] * len(usable)
+        from forecast.baselines import fit_baseline
+
+        out = []
+        for _, mask, train, trained in usable:
+            # the pooled fit is bootstrapped only when a held-out family has no training runs ("new")
+            new = not np.isin(obs.table["family"].to_numpy()[mask], trained).all()
+            out.append(fit_baseline(train, bootstrap=bootstrap, random_seed=random_seed, bootstrap_pooled=new))
+        return out
+
     if fit_fn is not None:
         fits = [fit_fn(train, model, random_seed=random_seed, **options) for _, _, train, _ in usable]
+        base_fits = baselines()
     else:
+        from concurrent.futures import ThreadPoolExecutor
+
         from forecast.parallel import FitJob, fit_many
 
         jobs = [FitJob(train, model, random_seed=random_seed, options=options) for _, _, train, _ in usable]
-        fits = fit_many(jobs, executor, max_workers=max_workers or 1)
-    frames, base_fits, diagnostics = [], [], {}
-    for (name, mask, train, trained), fit in zip(usable, fits, strict=True):
-        base = None
-        if baseline:
-            from forecast.baselines import fit_baseline
-
-            # the pooled fit is bootstrapped only when a held-out family has no training runs ("new")
-            new = not np.isin(obs.table["family"].to_numpy()[mask], trained).all()
-            base = fit_baseline(train, bootstrap=bootstrap, random_seed=random_seed, bootstrap_pooled=new)
-        base_fits.append(base)
+        with ThreadPoolExecutor(max_workers=1) as waiter:
+            pending = waiter.submit(fit_many, jobs, executor, max_workers=max_workers or 1)
+            # the baseline's least-squares fits run here while the worker processes sample
+            base_fits = baselines()
+            fits = pending.result()
+    frames, diagnostics = [], {}
+    for (name, mask, train, trained), fit, base in zip(usable, fits, base_fits, strict=True):
         test = obs.table.reset_index(drop=True)[mask].reset_index(drop=True)
         frames.append(_forecast_fold(fit, base, test, trained, cis, extrapolation, random_seed).assign(fold=name))
         diag = fit.diagnostics()

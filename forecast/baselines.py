@@ -12,7 +12,9 @@ vectorised evaluation) from the best few points of a grid of starts that
 crosses quantiles of each parameter's prior (the objective is evaluated on the
 whole grid at once). Intervals, when asked for, come from the bootstrap:
 resample the runs with replacement, refit, and take percentiles, as Besiroglu
-et al. did.
+et al. did. The refits of all replicates of a family minimise the same
+objective from the point fit at once (:func:`refit_bootstrap`): 200 replicates
+cost about what a few single L-BFGS-B fits do (``benchmarks/bench_cv.py``).
 
 The tables returned by :meth:`PointFit.predict` and :meth:`PointFit.frontier`
 have the same columns as :meth:`forecast.predict.Forecast.table` and
@@ -42,6 +44,16 @@ START_QUANTILES = (0.02, 0.25, 0.5, 0.75, 0.98)
 FD_STEP = 1e-5
 """Step of the central differences that give the objective's gradient."""
 
+STEP_MULTIPLES = 2.0 ** np.arange(11)
+"""Multiples of each Levenberg-Marquardt step tried at once by :func:`refit_bootstrap` (the best is kept):
+long runs along the flat valleys of a near-unidentified law take a few iterations instead of hundreds."""
+
+Z_BOUND = 700.0
+"""Bound of the refits' sampled parameters: exp(-700) ~ 1e-304 stands for a term or E run off to zero."""
+
+MAX_ITER = 2000
+"""Iterations at most of each fit: L-BFGS-B's in :func:`fit_approach3`, each replicate's in :func:`refit_bootstrap`."""
+
 
 # -------------------------------------------------------------- objective
 def _objective(law: Law, z: np.ndarray, logx: dict, centre: dict, t: np.ndarray, delta: float) -> np.ndarray:
@@ -50,10 +62,18 @@ def _objective(law: Law, z: np.ndarray, logx: dict, centre: dict, t: np.ndarray,
     ``z`` is ``(..., k)``: the law's sampled parameters in ``law.params`` order; the
     residuals are summed over the runs (the last axis of ``logx`` and ``t``).
     """
+    return (_huber(_residuals(law, z, logx, centre, t), delta) / delta).sum(-1)
+
+
+def _residuals(law: Law, z: np.ndarray, logx: dict, centre: dict, t: np.ndarray) -> np.ndarray:
+    """Log-loss residuals ``log_mean - log loss`` of the parameters ``z`` ``(..., k)``, one per run (last axis)."""
     theta = {p: z[..., i, None] for i, p in enumerate(law.params)}
-    r = law.log_mean(theta, logx, centre, np) - t
+    return law.log_mean(theta, logx, centre, np) - t
+
+
+def _huber(r: np.ndarray, delta: float) -> np.ndarray:
     absr = np.abs(r)
-    return (np.where(absr <= delta, 0.5 * r * r, delta * (absr - 0.5 * delta)) / delta).sum(-1)
+    return np.where(absr <= delta, 0.5 * r * r, delta * (absr - 0.5 * delta))
 
 
 def _objective_and_gradient(z: np.ndarray, law: Law, logx: dict, centre: dict, t: np.ndarray, delta: float):
@@ -150,12 +170,120 @@ def fit_approach3(
         for z0 in starts:
             res = minimize(
                 _objective_and_gradient, z0, args=(law, logx, centre, t, delta), jac=True,
-                method="L-BFGS-B", options={"maxiter": 2000, "ftol": 1e-15, "gtol": 1e-9},
+                method="L-BFGS-B", options={"maxiter": MAX_ITER, "ftol": 1e-15, "gtol": 1e-9},
             )
             if best is None or res.fun < best.fun:
                 best = res
         user = law.to_user(dict(zip(law.params, best.x, strict=True)), centre, np)
     return {**{k: float(v) for k, v in user.items()}, "objective": float(best.fun)}
+
+
+def refit_bootstrap(
+    inputs: Mapping[str, np.ndarray],
+    loss: np.ndarray,
+    *,
+    start: Mapping[str, float],
+    law: str | Law = "chinchilla",
+    delta: float = HUBER_DELTA,
+    max_iter: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Approach 3 refits of many resampled data sets at once, all from one start (the bootstrap's inner loop).
+
+    Minimises the same Huber objective as :func:`fit_approach3` for every
+    replicate (a row of ``loss``) with a Levenberg-Marquardt iteration on
+    iteratively reweighted least squares (Huber weights ``min(1, delta/|r|)``),
+    vectorised over the replicates: each step evaluates the residuals of every
+    replicate and their central-difference Jacobian in one array operation and
+    solves one small system per replicate, so 200 replicates cost about what
+    a few L-BFGS-B refits do. The step and its multiples (:data:`STEP_MULTIPLES`)
+    are tried at once and the best is kept. Each replicate stops when an accepted step lowers
+    its objective by less than a relative ``1e-12``, when no step lowers it
+    (damping above ``1e10``), or after ``max_iter`` iterations.
+
+    Parameters
+    ----------
+    inputs : dict of numpy.ndarray
+        The inputs the law reads (``params``, ``tokens``, ...), each ``(replicate, run)``.
+    loss : numpy.ndarray
+        ``(replicate, run)`` losses.
+    start : dict
+        The start in the user's units (the point fit of the original runs).
+    law, delta
+        As in :func:`fit_approach3`.
+    max_iter : int, optional
+        Iterations at most per replicate (default :data:`MAX_ITER`).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The law's user-unit parameters and ``objective`` (Huber loss / delta), one value per replicate.
+
+    Examples
+    --------
+    >>> from forecast.datasets import simulate
+    >>> runs, _ = simulate(n_families=1, runs_per_family=30, noise=0.005, seed=1)
+    >>> point = fit_approach3(runs.params, runs.tokens, runs.loss)
+    >>> idx = np.random.default_rng(0).integers(0, 30, (50, 30))
+    >>> boot = refit_bootstrap({k: runs[k].to_numpy()[idx] for k in ("params", "tokens")},
+    ...                        runs.loss.to_numpy()[idx], start=point)
+    >>> boot["alpha"].shape
+    (50,)
+    """
+    law = get_law(law)
+    loss = np.atleast_2d(np.asarray(loss, dtype=float))
+    logx = {k: np.atleast_2d(v)[:, None, :] for k, v in _law_inputs(law, inputs).items()}
+    t = np.log(loss)[:, None, :]
+    n_rep, k = loss.shape[0], len(law.params)
+    centre = law.centres(logx)  # any centre gives the same optimum in the user's units
+    with np.errstate(divide="ignore"):
+        z0 = law.from_user({p: np.float64(start[p]) for p in law.user_params}, centre, np)
+    # a point fit that ran off to a bound (E = 0: log E = -inf) starts just inside it
+    z0 = np.clip(np.array([z0[p] for p in law.params], dtype=float), -Z_BOUND, Z_BOUND)
+    z = np.tile(z0, (n_rep, 1))
+    # perturbations of one evaluation: the point itself, then +h and -h along each parameter
+    shifts = np.concatenate([np.zeros((1, k)), FD_STEP * np.eye(k), -FD_STEP * np.eye(k)])
+
+    def rows(index):
+        return {name: v[index] for name, v in logx.items()}, t[index]
+
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        f = _huber(_residuals(law, z[:, None, :], logx, centre, t)[:, 0], delta).sum(-1)
+        damping = np.full(n_rep, 1e-3)
+        active = np.flatnonzero(np.isfinite(f))
+        for _ in range(MAX_ITER if max_iter is None else max_iter):
+            if active.size == 0:
+                break
+            x, y = rows(active)
+            r = _residuals(law, z[active, None, :] + shifts, x, centre, y)
+            jac = (r[:, 1 : k + 1] - r[:, k + 1 :]) / (2 * FD_STEP)  # (replicate, parameter, run)
+            r0 = r[:, 0]
+            weight = np.minimum(1.0, delta / np.maximum(np.abs(r0), 1e-300))  # Huber's IRLS weights
+            grad = np.einsum("apn,an->ap", jac, np.clip(r0, -delta, delta))
+            hess = np.einsum("apn,an,aqn->apq", jac, weight, jac)
+            diag = np.einsum("app->ap", hess)
+            scale = diag + 1e-9 * diag.max(-1, keepdims=True) + 1e-300
+            system = hess + damping[active, None, None] * (scale[:, :, None] * np.eye(k))
+            try:
+                step = np.linalg.solve(system, -grad[..., None])[..., 0]
+            except np.linalg.LinAlgError:  # a singular system: solve the replicates one by one
+                step = np.stack([np.linalg.lstsq(a, -b, rcond=None)[0] for a, b in zip(system, grad, strict=True)])
+            # the step and its multiples, all in one evaluation: the best one that lowers the objective
+            trials = np.clip(z[active, None, :] + STEP_MULTIPLES[:, None] * step[:, None, :], -Z_BOUND, Z_BOUND)
+            values = _huber(_residuals(law, trials, x, centre, y), delta).sum(-1)
+            values = np.where(np.isfinite(values), values, np.inf)
+            pick = np.argmin(values, axis=1)
+            f_new = values[np.arange(active.size), pick]
+            trial = trials[np.arange(active.size), pick]
+            better = f_new < f[active]
+            gain = f[active] - f_new
+            z[active[better]] = trial[better]
+            small = better & (gain <= 1e-12 * np.abs(f[active]))
+            f[active[better]] = f_new[better]
+            damping[active] = np.where(better, damping[active] / 3, damping[active] * 10)
+            active = active[~small & (damping[active] <= 1e10)]
+        z[~np.isfinite(f)] = np.nan  # a resample the law cannot be evaluated on: a failed refit (NaN)
+        user = law.to_user(dict(zip(law.params, z.T, strict=True)), centre, np)
+    return {**{p: np.asarray(user[p], dtype=float) for p in law.user_params}, "objective": f / delta}
 
 
 # ---------------------------------------------------------------- PointFit
@@ -393,8 +521,8 @@ def fit_baseline(
         The law fitted (default Chinchilla's; a fit's own ``fit.law`` for a like-for-like baseline).
     bootstrap : int
         Bootstrap replicates (0 for none). Each resamples the runs of a family
-        with replacement and refits (starting from the point fit and the best
-        grid starts).
+        with replacement and refits from the point fit; all replicates of a
+        family are refitted at once (:func:`refit_bootstrap`).
     delta : float
         Huber threshold on log-loss residuals.
     n_starts : int
@@ -434,25 +562,23 @@ def fit_baseline(
         rows[name] = est
         fitted = law.loss({k: est[k] for k in law.user_params}, **inputs)
         residuals[name] = np.log(y) - np.log(fitted)
-        for rep in range(bootstrap if bootstrap_pooled or name != "pooled" else 0):
-            idx = rng.integers(0, len(g), len(g))
-            # refit from the point estimate: the resampled optimum is near it, and a grid search
-            # per replicate would make bootstraps of many families too slow for backtests
-            b = fit_approach3(
-                loss=y[idx], law=law, delta=delta, n_starts=0, start={k: est[k] for k in law.user_params},
-                **{k: v[idx] for k, v in inputs.items()},
-            )
-            boots.append({"family": name, "replicate": rep, **b})
+        n_boot = bootstrap if bootstrap_pooled or name != "pooled" else 0
+        if n_boot:
+            # the same resamples as drawing one replicate's indices at a time; every replicate is refitted
+            # from the point estimate (its optimum is near it), all at once
+            idx = rng.integers(0, len(g), (n_boot, len(g)))
+            b = refit_bootstrap({k: v[idx] for k, v in inputs.items()}, y[idx], start=est, law=law, delta=delta)
+            boots.append(pd.DataFrame({"family": name, "replicate": np.arange(n_boot), **b}))
     if len(groups) == 1:
         only = next(iter(rows))
         rows["pooled"] = rows[only]
         residuals["pooled"] = residuals[only]
-        boots += [{**b, "family": "pooled"} for b in boots if b["family"] == only]
+        boots += [b.assign(family="pooled") for b in boots if (b["family"] == only).all()]
     params = pd.DataFrame.from_dict(rows, orient="index")
     params.index.name = "family"
     return PointFit(
         params=params,
-        bootstrap=pd.DataFrame(boots) if bootstrap else None,
+        bootstrap=pd.concat(boots, ignore_index=True) if bootstrap else None,
         settings={"delta": delta, "bootstrap": bootstrap, "n_starts": n_starts, "law": law.name,
                   "bootstrap_pooled": bootstrap_pooled or len(groups) == 1},
         law=law,

@@ -28,7 +28,7 @@ import typer
 
 from forecast.capabilities import FIT_DRAWS as CAPABILITY_DRAWS
 from forecast.capabilities import FIT_TUNE as CAPABILITY_TUNE
-from forecast.config import DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
+from forecast.config import CV_SAMPLER, DEFAULT_CI, DEFAULT_SEED, INTERVAL_KIND, SAMPLER
 
 # pandas, xarray, PyMC and matplotlib load inside the commands, so `forecast --help` stays fast
 
@@ -1360,8 +1360,8 @@ def cv(
     family_col: Annotated[str, typer.Option(help="Column holding the family name.")] = "family",
     run_col: Annotated[str | None, typer.Option(help="Column naming the training run of each checkpoint.")] = None,
     bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap replicates of the baseline (0: none).")] = 200,
-    draws: Draws = 500,
-    tune: Tune = 500,
+    draws: Draws = CV_SAMPLER["draws"],
+    tune: Tune = CV_SAMPLER["tune"],
     chains: Chains = SAMPLER.chains,
     seed: Seed = DEFAULT_SEED,
     csv: Annotated[Path | None, typer.Option(help="Write the per-point results to this CSV.")] = None,
@@ -1406,7 +1406,11 @@ def cv(
         console.print(f"Extrapolation-error rate these errors call for: {result.extrapolation_rate():.4g} "
                       "(sd of log loss per decade beyond the data; pass it as predict(extrapolation=...)).")
         if not result.settings["diagnostics_ok"]:
-            _warn("a fold's fit failed the convergence gate: " + result.settings["diagnostics"])
+            failed = [k for k, v in result.settings["fold_diagnostics"].items() if not v["ok"]]
+            _warn(f"the fit of {len(failed)} of {len(result.settings['folds'])} origin(s) ({', '.join(failed)}) "
+                  "failed the convergence gate, so their scores rest on an unreliable posterior; rerun with "
+                  f"more draws (e.g. --draws {4 * draws} --tune {max(tune, 2 * SAMPLER.tune)}). "
+                  + result.settings["diagnostics"])
         if csv is not None:
             result.table().to_csv(csv, index=False)
             console.print(f"Wrote {csv}.")

@@ -35,7 +35,7 @@ CARD_ATTR = "forecast_card"
 CARD_HASH_ATTR = "forecast_card_sha256"
 DATA_GROUP = "fit_data"
 # sampler settings that describe the run, not the result: left out of Fit.id so it is the same in any process
-_NOT_IN_ID = ("seconds", "compile_seconds", "compile_cached", "worker_pid")
+_NOT_IN_ID = ("seconds", "compile_seconds", "compile_cached", "worker_pid", "worker_cpu_seconds")
 _DAMAGED = ("the file is damaged or was edited; restore it from a backup, or refit from the data "
             "and save again")
 

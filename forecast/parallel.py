@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -150,9 +151,11 @@ def _run_payload(payload: dict[str, Any]) -> dict[str, Any]:
     model = spec["model"] if "model" in spec else ScalingModel.from_settings(spec["settings"])
     options = dict(payload["options"])
     options["warn"] = False  # the gate is applied in the caller, where the user sees the warning
+    cpu = time.process_time()
     fit = model.fit(obs, random_seed=payload["random_seed"], progressbar=False, **options)
     groups = {path: node.to_dataset().load() for path, node in fit.idata.subtree_with_keys if node.has_data}
-    return {"groups": groups, "sampler_settings": fit.sampler_settings, "pid": os.getpid()}
+    return {"groups": groups, "sampler_settings": fit.sampler_settings, "pid": os.getpid(),
+            "cpu_seconds": time.process_time() - cpu}
 
 
 def _rebuild(job: FitJob, result: Mapping[str, Any]) -> Fit:
@@ -161,6 +164,8 @@ def _rebuild(job: FitJob, result: Mapping[str, Any]) -> Fit:
     model = job.model if job.model is not None else ScalingModel()
     settings = dict(result["sampler_settings"])
     settings["worker_pid"] = result["pid"]
+    if "cpu_seconds" in result:  # CPU time of the worker process over the fit, every thread (chain) included
+        settings["worker_cpu_seconds"] = round(result["cpu_seconds"], 3)
     fit = Fit(idata=idata, observations=job.observations, model=model, sampler_settings=settings)
     if job.options.get("warn", True):
         fit.diagnostics().warn_if_failed(stacklevel=4)
@@ -296,6 +301,7 @@ def jobs_table(fits: Iterable[Fit]) -> pd.DataFrame:
                     "compile_seconds",
                     "compile_cached",
                     "worker_pid",
+                    "worker_cpu_seconds",
                 )
             }
         )

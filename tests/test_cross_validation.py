@@ -273,8 +273,41 @@ def test_cv_command_refuses_two_kinds_of_origin(tmp_path):
     assert result.exit_code == 2 and "whole numbers" in result.stderr
 
 
+def test_cv_command_samples_without_the_retry_and_names_the_folds_that_fail_the_gate(tmp_path, monkeypatch):
+    import importlib
+
+    from typer.testing import CliRunner
+
+    from forecast.cli import app
+    from forecast.config import CV_SAMPLER
+
+    backtest_module = importlib.import_module("forecast.backtest")  # forecast.backtest is also a function
+
+    runs, _ = simulate(n_families=2, runs_per_family=10, seed=0)
+    path = tmp_path / "runs.csv"
+    runs.to_csv(path, index=False)
+    seen = []
+    real = backtest_module.cross_validate
+
+    def fake_fit_fn(obs, model, **options):  # 2 x 50 fake draws: ESS far below the gate's 400
+        seen.append(options)
+        return fake_fit(obs, model, draws=50)
+
+    def fake_fits(obs, model, **kwargs):
+        return real(obs, model, **kwargs, fit_fn=fake_fit_fn)
+
+    monkeypatch.setattr(backtest_module, "cross_validate", fake_fits)
+    result = CliRunner().invoke(app, ["cv", str(path), "--cutoffs", "0.4,0.8", "--bootstrap", "5"])
+    assert result.exit_code == 0, result.output
+    assert seen[0]["retry"] is False and seen[0]["draws"] == CV_SAMPLER["draws"]
+    text = " ".join(result.output.split())
+    assert "2 of 2 origin(s) (0.4 decades, 0.8 decades) failed the convergence gate" in text
+    assert f"--draws {4 * CV_SAMPLER['draws']}" in text
+
+
 # ------------------------------------------------------------ real sampling
-SLOW_FIT = {"chains": 4, "draws": 1000, "tune": 1000, "warn": False}
+# the package defaults, the gate's retry included (cross_validate leaves it off unless asked)
+SLOW_FIT = {"chains": 4, "draws": 1000, "tune": 1000, "warn": False, "retry": True}
 
 
 @pytest.mark.slow
@@ -336,3 +369,17 @@ def test_the_pooled_baseline_is_bootstrapped_only_when_a_held_out_family_is_new(
     assert new_cv.baselines[0].settings["bootstrap_pooled"]
     t = new_cv.table()
     assert set(t["forecast_kind"]) == {"new family"} and t.loc[t["method"] == "baseline", "width_90"].gt(0).all()
+
+
+def test_folds_sampled_in_a_worker_while_the_baseline_runs_equal_fits_made_in_process(obs):
+    """The baseline runs in the calling process while the worker samples; nothing else changes."""
+    from forecast.backtest import fit_bayes
+
+    options = {"draws": 50, "tune": 50, "chains": 2}
+    kwargs = {"cutoffs": [0.5, 1.0], "bootstrap": 20, "random_seed": 5}
+    pooled = cross_validate(obs, fit_options=options, **kwargs)
+    in_process = cross_validate(obs, fit_options=options, fit_fn=fit_bayes, **kwargs)
+    pd.testing.assert_frame_equal(pooled.table(), in_process.table())
+    assert {f.sampler_settings.get("worker_pid") for f in pooled.fits} - {None}  # sampled in a worker process
+    assert all(f.sampler_settings["worker_cpu_seconds"] > 0 for f in pooled.fits)
+    assert [f.id for f in pooled.fits] == [f.id for f in in_process.fits]  # timings are not part of the id
