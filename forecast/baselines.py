@@ -411,7 +411,7 @@ class PointFit:
         >>> runs, _ = simulate(n_families=2, runs_per_family=30, seed=1)
         >>> pf = fit_baseline(Observations(runs))
         >>> pf.predict(params=[7e10], tokens=[1.4e12], family="family-0").shape
-        (1, 11)
+        (1, 12)
         """
         from forecast.predict import resolve_inputs
 
