@@ -62,15 +62,15 @@ from forecast.fit import (
 FORMAT_VERSION = 1
 KIND = "capability"
 FIT_DRAWS = 2000
-FIT_TUNE = 700
+FIT_TUNE = 500
 FIT_TARGET_ACCEPT = 0.85
 """Default draws and tuning steps per chain and nutpie's target acceptance rate.
 
-Most of the full ObsScaling fit's time (513 parameters) is nutpie's tuning,
-whose steps update the low-rank mass matrix: 300 fewer tuning steps save
-more than 1000 more draws cost, and at 1000 draws one seed in five missed
-the gate (R-hat 1.0114) where 2000 passed (``benchmarks/README.md``,
-``bench_capabilities.py``). A fit that fails the gate
+On the full ObsScaling fit (513 parameters) a tuning step costs about twice
+a draw (nutpie re-estimates the low-rank mass matrix while tuning): 500
+tuning steps were enough for every seed tried, and 2000 draws rather than
+1000 keep R-hat clear of the gate (at 1000 one seed in five missed it, R-hat
+1.0114) for about 6 s more (``benchmarks/README.md``, ``bench_capabilities.py``). A fit that fails the gate
 is sampled once more with :func:`forecast.model.retry_settings` (as
 :meth:`forecast.ScalingModel.fit` does)."""
 CENTRED_MIN_MODELS = 3
@@ -327,7 +327,7 @@ class CapabilityModel:
     ) -> CapabilityFit:
         """Sample the posterior with nutpie (low-rank mass matrix) and return a :class:`CapabilityFit`.
 
-        Defaults: 4 chains x 2000 draws after 700 tuning steps, target
+        Defaults: 4 chains x 2000 draws after 500 tuning steps, target
         acceptance 0.85 (:data:`FIT_DRAWS`, :data:`FIT_TUNE`,
         :data:`FIT_TARGET_ACCEPT`).
 
