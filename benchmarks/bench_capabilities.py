@@ -38,6 +38,8 @@ def main() -> None:
                         "(default: the package's, forecast.capabilities.FIT_DRAWS)")
     parser.add_argument("--tune", type=int, default=None, help="tuning steps per chain of every fit "
                         "(default: the package's, forecast.capabilities.FIT_TUNE)")
+    parser.add_argument("--target-accept", type=float, default=None, help="nutpie's target acceptance rate "
+                        "(default: the package's, forecast.capabilities.FIT_TARGET_ACCEPT)")
     parser.add_argument("--variants", default="latent,plain", help="backtest variants ('' for none)")
     parser.add_argument("--points", type=Path, default=None, help="write held-out rows (CSV) here")
     parser.add_argument("--save", type=Path, default=None, help="save the full fit here (.nc)")
@@ -52,7 +54,8 @@ def main() -> None:
 
     scores = load_obsscaling()
     options = dict(_option(o) for o in args.set)
-    sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune)) if v is not None}
+    sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune),
+                                 ("target_accept", args.target_accept)) if v is not None}
     out: dict = {"command": " ".join([".venv/bin/python", *sys.argv]), "cpu_count": os.cpu_count(),
                  "data": repr(scores), "models_without_flops": len(scores.dropped_models)}
     if not args.skip_fit:

@@ -70,7 +70,7 @@ On the full ObsScaling fit (513 parameters) a tuning step costs about twice
 a draw (nutpie re-estimates the low-rank mass matrix while tuning): 500
 tuning steps were enough for every seed tried, and 2000 draws rather than
 1000 keep R-hat clear of the gate (at 1000 one seed in five missed it, R-hat
-1.0114) for about 6 s more (``benchmarks/README.md``, ``bench_capabilities.py``). A fit that fails the gate
+1.0114) for about 7 s more (``benchmarks/README.md``, ``bench_capabilities.py``). A fit that fails the gate
 is sampled once more with :func:`forecast.model.retry_settings` (as
 :meth:`forecast.ScalingModel.fit` does)."""
 CENTRED_MIN_MODELS = 3
