@@ -66,12 +66,13 @@ FIT_TUNE = 500
 FIT_TARGET_ACCEPT = 0.85
 """Default draws and tuning steps per chain and nutpie's target acceptance rate.
 
-On the full ObsScaling fit (513 parameters) a tuning step costs about twice
-a draw (nutpie re-estimates the low-rank mass matrix while tuning): 500
-tuning steps were enough for every seed tried, and 2000 draws rather than
-1000 keep R-hat clear of the gate (at 1000 one seed in five missed it, R-hat
-1.0114) for about 7 s more (``benchmarks/README.md``, ``bench_capabilities.py``). A fit that fails the gate
-is sampled once more with :func:`forecast.model.retry_settings` (as
+On the full ObsScaling fit (513 parameters) a tuning step costs several
+times a draw (nutpie re-estimates the low-rank mass matrix while tuning; 1000
+tuning steps took 103 CPU s, 700 took 69 s): 500 were enough for every seed
+tried, and 2000 draws rather than 1000 keep R-hat clear of the gate (at 1000
+one seed in five missed it, R-hat 1.0114) for about 7 s more
+(``benchmarks/README.md``, ``bench_capabilities.py``). A fit that fails the
+gate is sampled once more with :func:`forecast.model.retry_settings` (as
 :meth:`forecast.ScalingModel.fit` does)."""
 CENTRED_MIN_MODELS = 3
 """Families with at least this many models have their offset sampled centred, the others non-centred.
@@ -157,7 +158,7 @@ class CapabilityModel:
         just above the best scores seen", a second mode the chains visit in turn.
     model_effects : {"centred", "noncentred"}
         How the per-model capabilities ``u_i ~ Normal(0, model_sd)`` are
-        sampled. Centred (default): each model has eight scores, enough to
+        sampled. Centred (default): each model has up to eight scores, enough to
         pin its ``u_i``, and on the full ObsScaling fit (4 x 1000 draws) the
         bulk ESS of ``model_sd`` was 1576 against 230 non-centred.
 
