@@ -79,8 +79,9 @@ CV_SAMPLER: dict[str, int | bool] = {"draws": 1500, "tune": 2000, "retry": False
 ``fit_options`` say otherwise; chains and ``target_accept`` are the package defaults. On the Porian table's
 folds (origins 0.3, 0.6 and 1 decade below each recipe's largest run) the chains of the 1-decade fold disagree
 after 1000 tuning steps (R-hat 1.03 at 4 x 500 draws, 1.09 at 4 x 1000); after 2000, 4 x 1000 draws leave it
-just short of the gate (R-hat 1.013, bulk ESS 320) and 4 x 1500 pass it on every fold (R-hat at most 1.009,
-bulk ESS at least 450). The retry is off: a fold that still fails is named as such
+just short of the gate (R-hat 1.013, bulk ESS 320) and 4 x 1500 pass it on every fold at the command's seed
+(R-hat at most 1.009, bulk ESS at least 450) but not at every seed (seed 1: R-hat 1.019 and 1.013 on two
+folds; 3000 tuning steps: 1.010 on one). The retry is off: a fold that still fails is named as such
 (``settings["fold_diagnostics"]``, the warning of ``forecast cv``) rather than sampled four times longer
 (``benchmarks/bench_cv.py``; ``benchmarks/README.md``, "Cross-validation")."""
 
