@@ -34,6 +34,7 @@ model (``u = 0``); with ``include_noise=True`` it is the score of one new model
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -349,7 +350,7 @@ class CapabilityModel:
         import nutpie
 
         from forecast.disk_cache import compile_model
-        from forecast.model import _low_rank_settings
+        from forecast.model import _low_rank_settings, retry_once
 
         if not isinstance(scores, BenchmarkScores):
             raise TypeError(f"fit() takes forecast.BenchmarkScores, got {type(scores).__name__}; "
@@ -379,24 +380,9 @@ class CapabilityModel:
         if retry is None:
             retry = SAMPLER.retry and draws >= FIT_DRAWS and tune >= FIT_TUNE
         if retry and not fit.diagnostics().ok:
-            fit = self._retry(fit, scores, progressbar=progressbar, cores=cores)
+            fit = retry_once(fit, functools.partial(self.fit, scores, progressbar=progressbar, cores=cores))
         if warn:
             fit.diagnostics().warn_if_failed()
-        return fit
-
-    def _retry(self, first: CapabilityFit, scores: BenchmarkScores, **options) -> CapabilityFit:
-        """Refit once with :func:`forecast.model.retry_settings`, recording the first run in the fit card."""
-        from forecast.model import log_retry, retry_settings
-
-        s = first.sampler_settings
-        stronger = retry_settings(first.diagnostics(), draws=s["draws"], tune=s["tune"],
-                                  target_accept=s["target_accept"])
-        log_retry(first.diagnostics().problems, stronger)
-        fit = self.fit(scores, chains=s["chains"], random_seed=s["random_seed"], warn=False, retry=False,
-                       **stronger, **options)
-        fit.sampler_settings["retry"] = {"first": {k: s[k] for k in ("draws", "tune", "target_accept")},
-                                         "first_problems": first.diagnostics().problems}
-        fit.sampler_settings["seconds"] = round(s["seconds"] + fit.sampler_settings["seconds"], 3)
         return fit
 
 

@@ -32,6 +32,7 @@ sizes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -669,31 +670,37 @@ class ScalingModel:
         return fit
 
     def _retry(self, first, obs: Observations, **options):
-        """Refit once with :func:`retry_settings`, recording the first run's problems in the fit card."""
+        """Refit once with :func:`retry_settings` (:func:`retry_once`), keeping the first run's compile time."""
         s = first.sampler_settings
-        problems = first.diagnostics().problems
-        stronger = retry_settings(first.diagnostics(), draws=s["draws"], tune=s["tune"],
-                                  target_accept=s["target_accept"])
-        log_retry(problems, stronger)
-        fit = self.fit(obs, chains=s["chains"], random_seed=s["random_seed"], warn=False, retry=False,
-                       **stronger, **options)
-        fit.sampler_settings["retry"] = {
-            "first": {k: s[k] for k in ("draws", "tune", "target_accept")},
-            "first_problems": problems,
-        }
-        # the whole call: both samplings, and the first run's compile (the second reuses it)
-        fit.sampler_settings["seconds"] = round(s["seconds"] + fit.sampler_settings["seconds"], 3)
+        fit = retry_once(first, functools.partial(self.fit, obs, **options))
+        # the first run's compile (the second reuses it)
         fit.sampler_settings.update(compile_seconds=s["compile_seconds"], compile_cached=s["compile_cached"])
         return fit
 
 
-def log_retry(problems: list[str], stronger: dict[str, float | int]) -> None:
-    """Log (logger ``"forecast"``, WARNING) that a fit failed the gate and is sampled once more."""
+def retry_once(first, refit):
+    """Sample a fit that failed the gate once more with :func:`retry_settings`; log it and record it.
+
+    ``refit(**options)`` fits the same model to the same data (``ScalingModel.fit``
+    or ``CapabilityModel.fit`` with its data bound); it is called with the first
+    run's chains and seed, the stronger settings, ``warn=False`` and
+    ``retry=False``. The returned fit's ``sampler_settings["retry"]`` holds the
+    first run's settings and problems, and ``seconds`` covers both samplings.
+    """
+    s = first.sampler_settings
+    problems = first.diagnostics().problems
+    stronger = retry_settings(first.diagnostics(), draws=s["draws"], tune=s["tune"],
+                              target_accept=s["target_accept"])
     _LOG.warning(
         "the fit failed the convergence gate (%s); sampling once more with draws=%d, tune=%d, "
         "target_accept=%g (recorded in the fit's sampler_settings['retry'])",
         "; ".join(problems), stronger["draws"], stronger["tune"], stronger["target_accept"],
     )
+    fit = refit(chains=s["chains"], random_seed=s["random_seed"], warn=False, retry=False, **stronger)
+    fit.sampler_settings["retry"] = {"first": {k: s[k] for k in ("draws", "tune", "target_accept")},
+                                     "first_problems": problems}
+    fit.sampler_settings["seconds"] = round(s["seconds"] + fit.sampler_settings["seconds"], 3)
+    return fit
 
 
 def retry_settings(diagnostics, *, draws: int, tune: int, target_accept: float) -> dict[str, float | int]:
