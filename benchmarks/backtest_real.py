@@ -16,11 +16,12 @@ per-family observation noise and the extrapolation error), ``bayes_no_extrapolat
 without the extrapolation error: the package before it) and ``baseline`` (Approach 3 per family with
 bootstrap prediction intervals: refit on resampled runs times a resampled residual).
 
-The extrapolation-error rate is learned from the ``bayes_no_extrapolation`` errors
-(:meth:`forecast.backtest.Backtest.extrapolation_rate`): per case, pooled over every case (the
-package default, :data:`forecast.config.EXTRAPOLATION_RATE`), and leave-one-case-out (the rate learned
-from the other tables, applied to this one: the honest out-of-sample figure for a table the rate has not
-seen). Writes ``benchmarks/results/backtest_real.json`` and the per-point CSV.
+The extrapolation error (bias and rate per decade) is learned from the ``bayes_no_extrapolation``
+errors (:meth:`forecast.backtest.Backtest.extrapolation`): per table, pooled over the tables by
+:func:`pooled_extrapolation` (the package default, :data:`forecast.config.EXTRAPOLATION_BIAS` and
+:data:`forecast.config.EXTRAPOLATION_RATE`), and leave-one-table-out (learned from the other tables,
+applied to this one: the honest out-of-sample figure for a table the default has not seen; rows
+``bayes_loo``). Writes ``benchmarks/results/backtest_real.json`` and the per-point CSV.
 
 Usage::
 
@@ -43,13 +44,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from forecast.backtest import cross_validate, estimate_extrapolation_rate
-from forecast.config import EXTRAPOLATION_RATE, SAMPLER
+from forecast.backtest import cross_validate, estimate_extrapolation
+from forecast.config import SAMPLER
 from forecast.data import Observations
+from forecast.predict import Extrapolation
 
 # the tests' variable: from a git worktree the default ../shared/data does not exist
 DATA = Path(os.environ.get("FORECAST_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 CASES = ("porian-top2", "porian-cv", "opt-chinchilla", "chinchilla-cv", "opt-cv")
+TABLES = {"porian-top2": "porian", "porian-cv": "porian", "chinchilla-cv": "chinchilla",
+          "opt-chinchilla": "opt", "opt-cv": "opt"}
+"""The real table each case holds out runs of (leave-one-table-out leaves every case of a table out)."""
 COLUMNS = ["case", "method", "n", "mean_horizon", "coverage_50", "coverage_90", "coverage_95",
            "median_abs_rel_error", "mean_rel_width_90", "mean_interval_score_90", "mean_crps"]
 
@@ -170,25 +175,26 @@ def main() -> None:
         pts = cv.table()
         return pts if args.all_checkpoints or "run" not in pts else final_checkpoints(pts)
 
-    # the extrapolation-error rate: per case, pooled, and leave-one-case-out
-    no_ext = {n: scored(n, cv).query("method == 'bayes_no_extrapolation'") for n, cv in results.items()}
-    rates = {n: estimate_extrapolation_rate(p) for n, p in no_ext.items()}
+    # the extrapolation error: per table, pooled over the tables, and leave-one-table-out
+    no_ext = {n: scored(n, cv).query("method == 'bayes_no_extrapolation'").assign(table=TABLES[n])
+              for n, cv in results.items()}
     # porian-top2 repeats runs of porian-cv: pool it only when porian-cv is absent
     pooled_cases = [n for n in results if not (n == "porian-top2" and "porian-cv" in results)]
-    pooled = estimate_extrapolation_rate(pd.concat([no_ext[n] for n in pooled_cases]))
-    loo = {}
-    for n in results:
-        others = [m for m in pooled_cases if m != n and not (n.startswith("porian") and m.startswith("porian"))]
-        loo[n] = estimate_extrapolation_rate(pd.concat([no_ext[m] for m in others])) if others else float("nan")
-    print(f"\nextrapolation-error rate (sd of log loss per decade): per case {rates}; pooled over "
-          f"{pooled_cases}: {pooled:.4g}; leave-one-table-out {loo}; package default {EXTRAPOLATION_RATE}")
+    pooled_points = pd.concat([no_ext[n] for n in pooled_cases])
+    own = {t: estimate_extrapolation(g) for t, g in pooled_points.groupby("table")}
+    pooled = pooled_extrapolation(pooled_points)
+    loo = {t: pooled_extrapolation(pooled_points[pooled_points["table"] != t]) for t in own if len(own) > 1}
+    print(f"\nextrapolation error (bias, rate of log loss per decade): per table {own}; pooled over "
+          f"{pooled_cases}: {pooled}; leave-one-table-out {loo}; package default {Extrapolation.default()}")
 
     tables, horizon_tables, all_points = [], [], []
     for n, cv in results.items():
-        same = cv.settings.get("extrapolation_rate") == EXTRAPOLATION_RATE
+        default = Extrapolation.default()
+        same = (cv.settings.get("extrapolation_rate"), cv.settings.get("extrapolation_bias")) == (
+            default.rate, default.bias)
         variants = {"default": cv if same else cv.rescore(extrapolation=True)}
-        if np.isfinite(loo[n]):
-            variants["loo"] = cv.rescore(extrapolation=loo[n], random_seed=args.seed)
+        if TABLES[n] in loo:
+            variants["loo"] = cv.rescore(extrapolation=loo[TABLES[n]], random_seed=args.seed)
         for tag, v in variants.items():
             pts = scored(n, v)
             if tag == "loo":
@@ -210,13 +216,48 @@ def main() -> None:
     Path(f"{args.out}{suffix}.json").write_text(json.dumps({
         "settings": {"chains": args.chains, "draws": args.draws, "tune": args.tune, "bootstrap": args.bootstrap,
                      "seed": args.seed, "fake": args.fake, "final_checkpoints_only": not args.all_checkpoints,
-                     "package_default_rate": EXTRAPOLATION_RATE},
-        "rates": {"per_case": rates, "pooled": pooled, "pooled_over": pooled_cases, "leave_one_out": loo},
+                     "package_default": vars(Extrapolation.default())},
+        "extrapolation": {"per_table": {t: vars(e) for t, e in own.items()}, "pooled": vars(pooled),
+                          "pooled_over": pooled_cases, "leave_one_table_out": {t: vars(e) for t, e in loo.items()}},
         "cases": runs,
         "metrics": metrics.to_dict(orient="records"),
         "by_horizon": by_h.to_dict(orient="records"),
     }, indent=2, default=str))
     print(f"\nwrote {args.out}{suffix}.json, _metrics.csv, _points.csv")
+
+
+def pooled_extrapolation(points: pd.DataFrame) -> Extrapolation:
+    """The extrapolation error for a table not yet seen, from the errors of several (column ``table``).
+
+    Bias: maximum likelihood with a table effect, ``e_i = h_i (bias + tau u_t) + h_i rate z_i + s_i eps_i``
+    (the errors of one table share ``u_t``). Rate: the root mean square of each table's own rate about its
+    own bias (:func:`forecast.backtest.estimate_extrapolation`) and of ``tau``, so that a new table scatters
+    as a typical one did; the maximum-likelihood rate of all points together is dominated by the largest
+    table.
+    """
+    from scipy.optimize import minimize
+
+    blocks = []
+    for _, g in points.groupby("table"):
+        h = g["horizon"].to_numpy(float)
+        blocks.append((h, np.log(g["median"].to_numpy(float) / g["loss"].to_numpy(float)),
+                       g["log_sd"].to_numpy(float) ** 2))
+
+    def nll(x: np.ndarray) -> float:
+        bias, tau, rate = x[0], np.exp(x[1]), np.exp(x[2])
+        out = 0.0
+        for h, e, s2 in blocks:
+            cov = tau**2 * np.outer(h, h) + np.diag(rate**2 * h**2 + s2)
+            res = e - bias * h
+            out += 0.5 * (np.linalg.slogdet(cov)[1] + res @ np.linalg.solve(cov, res))
+        return out
+
+    starts = ([0.02, np.log(t), np.log(r)] for t in (1e-3, 1e-2) for r in (1e-3, 1e-2))
+    best = min((minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
+                for x0 in starts), key=lambda r: r.fun)
+    tau = float(np.exp(best.x[1]))
+    rates = [estimate_extrapolation(g).rate for _, g in points.groupby("table")]
+    return Extrapolation(bias=float(best.x[0]), rate=float(np.sqrt(np.mean(np.square(rates)) + tau**2)))
 
 
 def by_horizon(points: pd.DataFrame, case: str) -> pd.DataFrame:

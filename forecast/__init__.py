@@ -61,6 +61,7 @@ _LAZY: dict[str, str] = {
     "ScalingModel": "forecast.model",
     "FitJob": "forecast.parallel",
     "fit_many": "forecast.parallel",
+    "Extrapolation": "forecast.predict",
     "Forecast": "forecast.predict",
     "grid": "forecast.predict",
     "Prior": "forecast.priors",
@@ -84,6 +85,7 @@ __all__ = [  # the same names as _LAZY (tests/test_import.py checks)
     "DataValidationError",
     "DataWarning",
     "Diagnostics",
+    "Extrapolation",
     "Fit",
     "FitFileError",
     "FitJob",
@@ -175,7 +177,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; nothing here runs
     from forecast.laws import Law, get_law
     from forecast.model import ScalingModel
     from forecast.parallel import FitJob, fit_many
-    from forecast.predict import Forecast, grid
+    from forecast.predict import Extrapolation, Forecast, grid
     from forecast.priors import Prior
     from forecast.report import write_capability_report, write_report
     from forecast.scenarios import Scenario, growth_from_history

@@ -48,6 +48,7 @@ import pandas as pd
 
 from forecast.config import CV_SAMPLER, check_ci, quantile_bounds
 from forecast.data import Observations
+from forecast.predict import Extrapolation, extrapolation_of, interval_includes
 
 SPLITS = ("flops", "params")
 DEFAULT_FIT_KWARGS: dict[str, Any] = {"progressbar": False}
@@ -368,30 +369,31 @@ class Backtest:
         out.attrs.update(self.settings)
         return out
 
-    def extrapolation_rate(self, *, method: str = "bayes_no_extrapolation") -> float:
-        """The extrapolation-error rate these forecasts call for: sd of log loss per decade beyond the data.
+    def extrapolation(self, *, method: str = "bayes_no_extrapolation") -> Extrapolation:
+        """The extrapolation error these forecasts call for: bias and sd of log loss per decade beyond the data.
 
-        Maximum likelihood of ``log y - log median ~ N(0, s^2 + (rate h)^2)``
+        Maximum likelihood of ``log median - log y ~ N(bias h, s^2 + (rate h)^2)``
         over the held-out points, where ``s`` is the sd of each forecast's log
-        draws without the extrapolation term and ``h`` its horizon: the rate
-        that makes the errors at each horizon as large as the intervals say.
-        Pass it to ``fit.predict(..., extrapolation=rate)``.
+        draws without the extrapolation term and ``h`` its horizon: how far
+        the law's median runs above the runs at each horizon, and how much
+        more they scatter than the intervals say. Pass it to
+        ``fit.predict(..., extrapolation=...)`` or :meth:`rescore`.
 
         Examples
         --------
-        >>> rate = cv.extrapolation_rate()                                # doctest: +SKIP
-        >>> fit.predict(params=7e10, tokens=1.4e12, extrapolation=rate)   # doctest: +SKIP
+        >>> ext = cv.extrapolation()                                     # doctest: +SKIP
+        >>> fit.predict(params=7e10, tokens=1.4e12, extrapolation=ext)   # doctest: +SKIP
         """
-        return estimate_extrapolation_rate(self.points[self.points["method"] == method])
+        return estimate_extrapolation(self.points[self.points["method"] == method])
 
-    def rescore(self, *, extrapolation: bool | float = True, random_seed: int | None = None) -> Backtest:
-        """The same fits scored again with another extrapolation-error rate (no refitting).
+    def rescore(self, *, extrapolation: bool | float | Extrapolation = True,
+                random_seed: int | None = None) -> Backtest:
+        """The same fits scored again with another extrapolation error (no refitting).
 
         Examples
         --------
-        >>> cv.rescore(extrapolation=cv.extrapolation_rate()).metrics(by="horizon")   # doctest: +SKIP
+        >>> cv.rescore(extrapolation=cv.extrapolation()).metrics(by="horizon")   # doctest: +SKIP
         """
-        from forecast.predict import extrapolation_rate_of, interval_includes
 
         if self.observations is None or not self.folds:
             raise ValueError("this Backtest keeps no folds to rescore; rerun cross_validate()")
@@ -402,9 +404,7 @@ class Backtest:
             frames.append(_forecast_fold(fit, base, table[mask].reset_index(drop=True), trained, self.cis,
                                          extrapolation, random_seed).assign(fold=name))
         points = _order(pd.concat(frames, ignore_index=True))
-        rate = extrapolation_rate_of(extrapolation)
-        settings = {**self.settings, "extrapolation_rate": rate,
-                    "bayes_intervals": f"posterior predictive, include {interval_includes(True, rate)}"}
+        settings = {**self.settings, **_extrapolation_settings(extrapolation)}
         return Backtest(points=points, settings=settings, fits=self.fits, baselines=self.baselines, cis=self.cis,
                         folds=self.folds, observations=self.observations)
 
@@ -416,38 +416,47 @@ class Backtest:
         )
 
 
-def estimate_extrapolation_rate(points: pd.DataFrame) -> float:
-    """Maximum-likelihood extrapolation-error rate from scored points without the term.
+def estimate_extrapolation(points: pd.DataFrame) -> Extrapolation:
+    """Maximum-likelihood extrapolation error (bias and rate) from scored points without the term.
 
     ``points`` needs ``loss, median, log_sd, horizon`` (a
-    ``bayes_no_extrapolation`` slice of :meth:`Backtest.table`). Returns 0
-    when the errors are no larger than the intervals already allow.
+    ``bayes_no_extrapolation`` slice of :meth:`Backtest.table`). The model is
+    ``log median - log loss ~ N(bias h, s^2 + (rate h)^2)``; the rate is 0
+    when the errors scatter no more than the intervals already allow, and
+    both are 0 when no point lies beyond the data.
 
     Examples
     --------
-    >>> pts = pd.DataFrame({"loss": np.exp([0.02, -0.02, 0.04]), "median": 1.0,
-    ...                     "log_sd": 0.005, "horizon": [1.0, 1.0, 2.0]})
-    >>> round(estimate_extrapolation_rate(pts), 3)
-    0.02
+    >>> pts = pd.DataFrame({"loss": np.exp([-0.03, -0.05, -0.04, -0.06]), "median": 1.0,
+    ...                     "log_sd": 0.002, "horizon": [1.0, 1.0, 2.0, 2.0]})
+    >>> e = estimate_extrapolation(pts)
+    >>> round(e.bias, 3), round(e.rate, 3)
+    (0.032, 0.011)
     """
-    from scipy.optimize import minimize_scalar
+    from scipy.optimize import minimize
 
     p = points[np.isfinite(points["median"]) & np.isfinite(points["log_sd"])]
     if p.empty:
-        raise ValueError("no scored points to learn the extrapolation rate from")
-    err = np.log(p["loss"].to_numpy(float)) - np.log(p["median"].to_numpy(float))
+        raise ValueError("no scored points to learn the extrapolation error from")
+    err = np.log(p["median"].to_numpy(float)) - np.log(p["loss"].to_numpy(float))
     s2 = p["log_sd"].to_numpy(float) ** 2
     h = p["horizon"].to_numpy(float)
     if not (h > 0).any():
-        return 0.0
+        return Extrapolation()
 
-    def nll(log_rate: float) -> float:
-        var = s2 + (np.exp(log_rate) * h) ** 2
-        return float(0.5 * np.sum(np.log(var) + err**2 / var))
+    def nll(x: np.ndarray) -> float:
+        var = s2 + (np.exp(x[1]) * h) ** 2
+        return float(0.5 * np.sum(np.log(var) + (err - x[0] * h) ** 2 / var))
 
-    best = minimize_scalar(nll, bounds=(np.log(1e-6), np.log(1.0)), method="bounded")
-    rate = float(np.exp(best.x))
-    return 0.0 if rate < 1e-5 else rate
+    # the bias has a closed form for each rate: start from it at a few rates, polish both
+    starts = []
+    for log_rate in np.log([1e-4, 3e-3, 1e-2, 3e-2, 1e-1]):
+        w = h / (s2 + (np.exp(log_rate) * h) ** 2)
+        starts.append(np.array([float((w * err).sum() / (w * h).sum()), log_rate]))
+    best = min((minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
+                for x0 in starts), key=lambda r: r.fun)
+    bias, rate = float(best.x[0]), float(np.exp(best.x[1]))
+    return Extrapolation(bias=bias, rate=0.0 if rate < 1e-5 else rate)
 
 
 # ---------------------------------------------------------------- running
@@ -464,7 +473,7 @@ def cross_validate(
     fit_options: Mapping[str, Any] | None = None,
     executor: Executor | None = None,
     max_workers: int | None = None,
-    extrapolation: bool | float = True,
+    extrapolation: bool | float | Extrapolation = True,
     fit_fn: Callable[..., Any] | None = None,
     random_seed: int | None = 0,
 ) -> Backtest:
@@ -507,9 +516,9 @@ def cross_validate(
     max_workers : int, optional
         Size of the default pool (default 1: one worker compiles the model
         once for every origin and runs each fit's chains on all cores).
-    extrapolation : bool or float
-        Rate of the ``bayes`` method's extrapolation error (``True``: the
-        package default; see :func:`forecast.predict.predict`).
+    extrapolation : bool, float or Extrapolation
+        The ``bayes`` method's extrapolation error (``True``: the package
+        default; a number: a rate without bias; see :func:`forecast.predict.predict`).
     fit_fn : callable, optional
         ``fit_fn(train_obs, model, **options) -> Fit`` run in this process
         instead of ``fit_many`` (e.g. fake posteriors for plumbing tests).
@@ -520,7 +529,7 @@ def cross_validate(
     -------
     Backtest
         ``.table()`` per point, ``.metrics(by="horizon")``,
-        ``.extrapolation_rate()``; ``forecast.plots.plot_pit(cv)``.
+        ``.extrapolation()``; ``forecast.plots.plot_pit(cv)``.
 
     Examples
     --------
@@ -558,7 +567,7 @@ def backtest(
     ci: Sequence[float] = (0.5, 0.9),
     fit_fn: Callable[..., Any] | None = None,
     random_seed: int | None = 0,
-    extrapolation: bool | float = True,
+    extrapolation: bool | float | Extrapolation = True,
 ) -> Backtest:
     """One origin: hold out every run above one global threshold (a :func:`cross_validate` with one fold).
 
@@ -668,9 +677,6 @@ def _run(obs, model, folds, *, ci, baseline, bootstrap, fit_options, executor, m
         diag = fit.diagnostics()
         diagnostics[name] = {"ok": diag.ok, "text": repr(diag), "n_train": len(train), "n_test": int(mask.sum())}
     points = _order(pd.concat(frames, ignore_index=True))
-    from forecast.predict import extrapolation_rate_of, interval_includes
-
-    rate = extrapolation_rate_of(extrapolation)
     first = usable[0]
     settings = {
         **origin,
@@ -682,9 +688,8 @@ def _run(obs, model, folds, *, ci, baseline, bootstrap, fit_options, executor, m
         "ci": list(cis),
         "law": fits[0].law.name,
         "likelihood": fits[0].model.likelihood,
-        "extrapolation_rate": rate,
         "random_seed": random_seed,
-        "bayes_intervals": f"posterior predictive, include {interval_includes(True, rate)}",
+        **_extrapolation_settings(extrapolation),
         "bayes_no_extrapolation_intervals": f"posterior predictive, include {interval_includes(True, 0.0)}",
         "baseline_intervals": (
             f"bootstrap percentiles ({bootstrap} replicates) of the refit times a resampled residual: "
@@ -698,6 +703,14 @@ def _run(obs, model, folds, *, ci, baseline, bootstrap, fit_options, executor, m
                     folds=[(name, mask, trained) for name, mask, _, trained in usable], observations=obs)
 
 
+def _extrapolation_settings(extrapolation) -> dict:
+    """The ``bayes`` method's extrapolation error, as a Backtest's settings record it."""
+    ext = extrapolation_of(extrapolation)
+    return {"extrapolation_bias": ext.bias, "extrapolation_rate": ext.rate,
+            "bayes_intervals": f"posterior predictive, include {interval_includes(True, ext)}"
+                               + (f" ({ext.describe()})" if ext else "")}
+
+
 def _order(points: pd.DataFrame) -> pd.DataFrame:
     points.insert(0, "fold", points.pop("fold"))
     points.insert(1, "method", points.pop("method"))
@@ -706,9 +719,9 @@ def _order(points: pd.DataFrame) -> pd.DataFrame:
 
 def _forecast_fold(fit, base, test: pd.DataFrame, trained: list[str], cis, extrapolation, seed) -> pd.DataFrame:
     """Forecast one fold's held-out runs by every method; one scored row per run and method."""
-    from forecast.predict import extrapolation_error, extrapolation_horizon, extrapolation_rate_of, predict
+    from forecast.predict import extrapolation_error, extrapolation_horizon, predict
 
-    rate = extrapolation_rate_of(extrapolation)
+    ext = extrapolation_of(extrapolation)
     test = test.assign(forecast_family=np.where(test["family"].isin(trained), test["family"], "new"))
     test["forecast_kind"] = np.where(test["forecast_family"] == "new", "new family", "known family")
     needs = [k for k in ("unique_tokens",) if k in fit.law.inputs]
@@ -727,8 +740,8 @@ def _forecast_fold(fit, base, test: pd.DataFrame, trained: list[str], cis, extra
         horizon = extrapolation_horizon(fit, {"flops": g["flops"].to_numpy(), "params": g["params"].to_numpy()},
                                         [fam])
         loss = g["loss"].to_numpy(dtype=float)
-        ext = extrapolation_error(horizon, rate, draws.shape[:2], random_seed=seed)
-        variants = {"bayes": draws * np.exp(ext), "bayes_no_extrapolation": draws}
+        offset = extrapolation_error(horizon, ext, draws.shape[:2], random_seed=seed)
+        variants = {"bayes": draws * np.exp(offset), "bayes_no_extrapolation": draws}
         if base is not None:
             if base.bootstrap is not None:
                 variants["baseline"] = base.draws(params=inputs.get("params", g["params"].to_numpy()),

@@ -1403,8 +1403,9 @@ def cv(
             table.add_row(*[str(row[c]) if c in ("method", "horizon", "n") else f"{row[c]:.4g}" for c in cols])
         console.print(table)
         console.print(f"bayes: {result.settings['bayes_intervals']}; baseline: {result.settings['baseline_intervals']}.")
-        console.print(f"Extrapolation-error rate these errors call for: {result.extrapolation_rate():.4g} "
-                      "(sd of log loss per decade beyond the data; pass it as predict(extrapolation=...)).")
+        own = result.extrapolation()
+        console.print(f"Extrapolation error these errors call for: bias {own.bias:.4g}, rate {own.rate:.4g} "
+                      f"({own.describe()}; pass Extrapolation(bias=..., rate=...) as predict(extrapolation=...)).")
         if not result.settings["diagnostics_ok"]:
             failed = [k for k, v in result.settings["fold_diagnostics"].items() if not v["ok"]]
             _warn(f"the fit of {len(failed)} of {len(result.settings['folds'])} origin(s) ({', '.join(failed)}) "

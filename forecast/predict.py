@@ -308,8 +308,8 @@ class Forecast:
         Law, formula, likelihood, fitted families and draws, for reports.
     horizon : numpy.ndarray or None
         Decades of compute beyond the family's data, ``(family, point)`` (0 within the data).
-    extrapolation_rate : float
-        SD of log loss added per decade beyond the data (0: no extrapolation error in the draws).
+    extrapolation : Extrapolation or None
+        The law's own error beyond the data that the draws include (None: none).
 
     Examples
     --------
@@ -322,11 +322,11 @@ class Forecast:
     def __init__(self, draws: xr.DataArray | None = None, include_noise: bool = False,
                  families: Sequence[str] = (), fit_info: dict[str, Any] | None = None, *,
                  blocks: _Blocks | None = None, horizon: np.ndarray | None = None,
-                 extrapolation_rate: float = 0.0) -> None:
+                 extrapolation: Extrapolation | None = None) -> None:
         if draws is None and blocks is None:
             raise ValueError("Forecast needs draws (or blocks to compute them)")
         self.horizon = horizon
-        self.extrapolation_rate = float(extrapolation_rate)
+        self.extrapolation = extrapolation if extrapolation is not None else Extrapolation()
         self._draws = draws
         self._blocks = blocks
         self.include_noise = include_noise
@@ -357,7 +357,7 @@ class Forecast:
     @property
     def includes(self) -> str:
         """What the interval includes, in words (every table says it too)."""
-        return interval_includes(self.include_noise, self.extrapolation_rate)
+        return interval_includes(self.include_noise, self.extrapolation)
 
     def _sizes(self) -> dict[str, int]:
         if self._draws is not None:
@@ -477,7 +477,8 @@ class Forecast:
                 "interval": INTERVAL_KIND,
                 "includes_noise": self.include_noise,
                 "includes": self.includes,
-                "extrapolation_rate": self.extrapolation_rate,
+                "extrapolation_rate": self.extrapolation.rate,
+                "extrapolation_bias": self.extrapolation.bias,
                 **self.fit_info,
             }
         )
@@ -764,7 +765,7 @@ def predict(
     random_seed: int | None = 0,
     precision: Literal["double", "single"] = "double",
     run: Any = None,
-    extrapolation: bool | float = True,
+    extrapolation: bool | float | Extrapolation = True,
 ) -> Forecast:
     """Posterior predictive loss at new scales, vectorised over draws, families and points.
 
@@ -804,14 +805,17 @@ def predict(
         Arithmetic of the draws. ``"single"`` (float32) keeps ~7 significant
         digits, far below the Monte Carlo error of any interval, and is 3-10x
         faster on CPUs without AVX-512; use it for very large grids.
-    extrapolation : bool or float
+    extrapolation : bool, float or Extrapolation
         Add the law's own error beyond the data (default True): the log loss
-        of each draw gets ``N(0, rate * h)`` where ``h`` is the decades of
-        compute beyond the family's largest training run
-        (:func:`extrapolation_error`). ``True`` uses the rate learned by
-        cross-validation on real tables (:data:`forecast.config.EXTRAPOLATION_RATE`),
-        a number sets the rate (e.g. a fit's own,
-        ``fc.cross_validate(obs).extrapolation_rate()``), ``False`` leaves it out.
+        of each draw gets ``-bias * h + N(0, rate * h)``, where ``h`` is the
+        decades of compute beyond the family's largest training run
+        (:func:`extrapolation_error`). ``True`` uses the bias and rate learned
+        by rolling-origin cross-validation on real tables
+        (:data:`forecast.config.EXTRAPOLATION_BIAS`,
+        :data:`forecast.config.EXTRAPOLATION_RATE`): laws fitted to smaller
+        runs over-predict larger ones. An :class:`Extrapolation` sets both
+        (e.g. a fit's own, ``fc.cross_validate(obs).extrapolation()``), a
+        number sets the rate alone (no bias), ``False`` leaves the term out.
         Points within the data (``h = 0``) are unchanged.
 
     Returns
@@ -831,7 +835,10 @@ def predict(
     >>> fc_ = predict(fit, params=[7e10, 4e11], tokens=[1.4e12, 1.5e13], family="population")
     >>> fc_.draws.dims
     ('chain', 'draw', 'family', 'point')
-    >>> bool((fc_.table()["median"] > 1.8).all())
+    >>> t = fc_.table()
+    >>> t["horizon"].round(2).tolist()                    # decades of compute beyond the data
+    [1.69, 3.47]
+    >>> bool((t["median"] > 1.7).all() and (t["lower"] < t["median"]).all())
     True
     """
     law = fit.law
@@ -872,15 +879,15 @@ def predict(
         inputs["run"] = np.asarray(runs)
     theta_values = {k: theta[k].values for k in law.params}
     dtype = np.float64 if precision == "double" else np.float32
-    rate = extrapolation_rate_of(extrapolation)
+    ext = extrapolation_of(extrapolation)
     horizon = extrapolation_horizon(fit, inputs, names)
     ext_z = None
-    if rate > 0:
+    if ext:
         ext_seed = None if random_seed is None else int(np.random.SeedSequence(random_seed).spawn(3)[2]
                                                         .generate_state(1)[0])
         # one standard normal per draw and family: each draw departs from the law as one smooth curve
-        ext_z = extrapolation_error(np.ones((len(names), 1)), 1.0, theta[law.params[0]].shape[:2],
-                                    random_seed=ext_seed)
+        ext_z = extrapolation_error(np.ones((len(names), 1)), Extrapolation(rate=1.0),
+                                    theta[law.params[0]].shape[:2], random_seed=ext_seed)
     n_draws = int(np.prod(theta[law.params[0]].shape))
     step = max(1, BLOCK_ELEMENTS // max(1, n_draws))
 
@@ -889,7 +896,7 @@ def predict(
         sl = slice(i * step, min((i + 1) * step, n_points))
         log_offset, new_run, _ = _run_offsets(fit, None if runs is None else runs[sl], sl.stop - sl.start)
         if ext_z is not None:  # the extrapolation error on log loss (a separate term; see below)
-            shift = rate * horizon[None, None, :, sl] * ext_z
+            shift = horizon[None, None, :, sl] * (ext.rate * ext_z - ext.bias)
             log_offset = shift if log_offset is None else log_offset + shift
         return evaluate_log_mean(
             law,
@@ -911,13 +918,13 @@ def predict(
         "family": names,
         **_point_coords(inputs),
         "attrs": {"units": "nats/token", "includes_noise": include_noise,
-                  "includes": interval_includes(include_noise, rate)},
+                  "includes": interval_includes(include_noise, ext)},
     }
     blocks = _Blocks(compute=compute, coords=coords, step=step, n_points=n_points, dtype=dtype)
     info = fit_info(fit)
     info.update({k: v for k, v in (("family_note", family_note), ("split_note", split_note)) if v})
     return Forecast(include_noise=include_noise, families=names, fit_info=info, blocks=blocks,
-                    horizon=horizon, extrapolation_rate=rate)
+                    horizon=horizon, extrapolation=ext)
 
 
 def _check_family_names(names: Sequence[str]) -> None:
@@ -978,42 +985,96 @@ def warn_far_outside(fit: Fit, inputs: dict[str, np.ndarray], *, decades: float 
 
 
 # ---------------------------------------------------- extrapolation error
-def interval_includes(include_noise: bool, extrapolation_rate: float) -> str:
+@dataclass(frozen=True)
+class Extrapolation:
+    """The law's own error on log loss beyond the data: ``-bias * h + rate * h * z`` at ``h`` decades.
+
+    Parameters
+    ----------
+    bias : float
+        How much the law over-predicts, in log loss per decade of compute
+        beyond the family's data (positive: the forecast is lowered by
+        ``bias * h``; ``0.019`` is about 1.9% of the loss per decade).
+    rate : float
+        Standard deviation of the law's error per decade (the band's sd
+        grows as ``rate * h``).
+
+    Examples
+    --------
+    >>> Extrapolation(bias=0.02, rate=0.01).describe()
+    'the law lowered 2.0% and its error sd 1.0% of the loss per decade of compute beyond the data'
+    >>> bool(Extrapolation()), bool(Extrapolation(rate=0.01))
+    (False, True)
+    """
+
+    bias: float = 0.0
+    rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("bias", "rate"):
+            value = getattr(self, name)
+            if not isinstance(value, int | float | np.integer | np.floating) or not np.isfinite(value):
+                raise ValueError(f"Extrapolation {name} must be a finite number, got {value!r}")
+        if self.rate < 0:
+            raise ValueError(f"Extrapolation rate must be >= 0 (an sd per decade), got {self.rate!r}")
+        object.__setattr__(self, "bias", float(self.bias))
+        object.__setattr__(self, "rate", float(self.rate))
+
+    def __bool__(self) -> bool:
+        return self.bias != 0.0 or self.rate > 0.0
+
+    @classmethod
+    def default(cls) -> Extrapolation:
+        """The package default, learned by rolling-origin cross-validation on real tables."""
+        from forecast.config import EXTRAPOLATION_BIAS, EXTRAPOLATION_RATE
+
+        return cls(bias=EXTRAPOLATION_BIAS, rate=EXTRAPOLATION_RATE)
+
+    def describe(self) -> str:
+        """In words, for tables and reports."""
+        if not self:
+            return "no extrapolation error"
+        verb = "lowered" if self.bias >= 0 else "raised"
+        return (f"the law {verb} {100 * abs(self.bias):.1f}% and its error sd {100 * self.rate:.1f}% of the loss "
+                "per decade of compute beyond the data")
+
+
+def interval_includes(include_noise: bool, extrapolation: Extrapolation | float) -> str:
     """What a forecast interval includes, in words.
 
     Examples
     --------
-    >>> interval_includes(True, 0.01)
+    >>> interval_includes(True, Extrapolation(rate=0.01))
     'parameters, observation noise, extrapolation error'
     """
     parts = ["parameters"] + (["observation noise"] if include_noise else [])
-    return ", ".join(parts + (["extrapolation error"] if extrapolation_rate > 0 else []))
+    return ", ".join(parts + (["extrapolation error"] if extrapolation_of(extrapolation) else []))
 
 
-def extrapolation_rate_of(extrapolation: bool | float) -> float:
-    """The extrapolation-error rate a ``predict(extrapolation=...)`` argument asks for.
+def extrapolation_of(extrapolation: bool | float | Extrapolation | None) -> Extrapolation:
+    """The extrapolation error a ``predict(extrapolation=...)`` argument asks for.
 
     Examples
     --------
-    >>> extrapolation_rate_of(False), extrapolation_rate_of(0.02)
-    (0.0, 0.02)
+    >>> extrapolation_of(False), extrapolation_of(0.02)
+    (Extrapolation(bias=0.0, rate=0.0), Extrapolation(bias=0.0, rate=0.02))
     """
-    from forecast.config import EXTRAPOLATION_RATE
-
+    if isinstance(extrapolation, Extrapolation):
+        return extrapolation
     if extrapolation is True:
-        return float(EXTRAPOLATION_RATE)
+        return Extrapolation.default()
     if extrapolation is False or extrapolation is None:
-        return 0.0
+        return Extrapolation()
     try:
         rate = float(extrapolation)
     except (TypeError, ValueError):
         rate = float("nan")
     if not np.isfinite(rate) or rate < 0:
         raise ValueError(
-            f"extrapolation must be True (the default rate), False (none) or a rate >= 0 "
-            f"(sd of log loss per decade of compute beyond the data), got {extrapolation!r}"
+            f"extrapolation must be True (the package default), False (none), a rate >= 0 (sd of log loss per "
+            f"decade of compute beyond the data) or an Extrapolation(bias=..., rate=...), got {extrapolation!r}"
         )
-    return rate
+    return Extrapolation(rate=rate)
 
 
 def extrapolation_horizon(fit: Fit, inputs: dict[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
@@ -1044,22 +1105,26 @@ def extrapolation_horizon(fit: Fit, inputs: dict[str, np.ndarray], names: Sequen
 
 
 def extrapolation_error(
-    horizon: np.ndarray, rate: float, draws_shape: tuple[int, int], *, random_seed: int | None = 0
+    horizon: np.ndarray, extrapolation: Extrapolation | float, draws_shape: tuple[int, int], *,
+    random_seed: int | None = 0,
 ) -> np.ndarray:
     """Draws of the law's own error on log loss beyond the data, ``(chain, draw, family, point)``.
 
     The error of a family's law grows linearly with the distance ``h`` beyond
-    its data, ``delta(h) = rate * h * z`` with one ``z ~ N(0, 1)`` per draw and
-    family, so each draw is one smooth curve that departs from the law (a
-    wrong exponent by ``rate`` per decade) and the band widens as ``rate * h``.
-    Zero within the data.
+    its data, ``delta(h) = (rate * z - bias) * h`` with one ``z ~ N(0, 1)``
+    per draw and family, so each draw is one smooth curve that departs from
+    the law (a wrong exponent by ``rate`` per decade), the band widens as
+    ``rate * h`` and its centre moves by ``-bias * h``. Zero within the data.
 
     Examples
     --------
-    >>> e = extrapolation_error(np.array([[0.0, 1.0, 2.0]]), 0.01, (2, 2000))
+    >>> e = extrapolation_error(np.array([[0.0, 1.0, 2.0]]), Extrapolation(bias=0.02, rate=0.01), (2, 2000))
     >>> e.shape, float(np.abs(e[..., 0]).max()), round(float(e[..., 2].std() / e[..., 1].std()), 6)
     ((2, 2000, 1, 3), 0.0, 2.0)
+    >>> round(float(np.median(e[..., 2])), 2)
+    -0.04
     """
+    ext = extrapolation_of(extrapolation)
     rng = np.random.default_rng(random_seed)
     z = rng.standard_normal((*draws_shape, horizon.shape[0], 1))
-    return rate * horizon[None, None] * z
+    return (ext.rate * z - ext.bias) * horizon[None, None]

@@ -18,7 +18,7 @@ import forecast as fc
 from forecast.backtest import (
     CV_CI,
     cross_validate,
-    estimate_extrapolation_rate,
+    estimate_extrapolation,
     rolling_origins,
     score_draws,
 )
@@ -93,14 +93,21 @@ def test_pit_of_calibrated_forecasts_is_uniform():
         assert abs(np.mean(s[f"covered_{round(100 * c)}"]) - c) < 0.07
 
 
-def test_extrapolation_rate_is_recovered():
+def test_extrapolation_bias_and_rate_are_recovered():
     rng = np.random.default_rng(4)
     h = rng.uniform(0, 2, 3000)
-    err = rng.normal(0, np.sqrt(0.01**2 + (0.03 * h) ** 2))
-    pts = pd.DataFrame({"loss": np.exp(err), "median": 1.0, "log_sd": 0.01, "horizon": h})
-    assert estimate_extrapolation_rate(pts) == pytest.approx(0.03, rel=0.08)
+    # the law over-predicts by 0.02 per decade and scatters by 0.03 per decade beyond the intervals
+    over = rng.normal(0.02 * h, np.sqrt(0.01**2 + (0.03 * h) ** 2))
+    pts = pd.DataFrame({"loss": np.exp(-over), "median": 1.0, "log_sd": 0.01, "horizon": h})
+    ext = estimate_extrapolation(pts)
+    assert ext.rate == pytest.approx(0.03, rel=0.08)
+    assert ext.bias == pytest.approx(0.02, abs=0.003)
     calm = pts.assign(loss=np.exp(rng.normal(0, 0.01, 3000)))
-    assert estimate_extrapolation_rate(calm) < 0.003
+    assert estimate_extrapolation(calm).rate < 0.003 and abs(estimate_extrapolation(calm).bias) < 0.002
+    # a law that under-predicts gets a negative bias
+    under = pts.assign(loss=np.exp(rng.normal(0.05 * h, 0.01)))
+    assert estimate_extrapolation(under).bias == pytest.approx(-0.05, abs=0.003)
+    assert estimate_extrapolation(pts.assign(horizon=0.0)) == fc.Extrapolation()
 
 
 # -------------------------------------------------------------- the CV run
@@ -147,6 +154,14 @@ def test_rescore_changes_only_the_extrapolation_term(cv):
     # with rate 0 the default forecast is the forecast without the term
     np.testing.assert_allclose(again[again["method"] == "bayes"]["width_90"].to_numpy(),
                                again[again["method"] == "bayes_no_extrapolation"]["width_90"].to_numpy())
+    # a bias alone moves the bayes medians by exp(-bias h) and leaves the widths relative to them
+    shifted = cv.rescore(extrapolation=fc.Extrapolation(bias=0.05))
+    b = shifted.table().query("method == 'bayes'").reset_index(drop=True)
+    n = shifted.table().query("method == 'bayes_no_extrapolation'").reset_index(drop=True)
+    np.testing.assert_allclose(b["median"], n["median"] * np.exp(-0.05 * b["horizon"]), rtol=1e-9)
+    np.testing.assert_allclose(b["rel_width_90"], n["rel_width_90"], rtol=1e-9)
+    assert shifted.settings["extrapolation_bias"] == 0.05 and shifted.settings["extrapolation_rate"] == 0.0
+    assert "lowered 5.0%" in shifted.settings["bayes_intervals"]
 
 
 def test_report_says_how_far_the_forecast_can_be_trusted(cv, tmp_path):
@@ -194,11 +209,22 @@ def test_extrapolation_error_widens_beyond_the_data_only():
     np.testing.assert_allclose(with_ext["horizon"], [0.0, 2.0], atol=1e-9)
     assert with_ext["includes"].iloc[0] == "parameters, observation noise, extrapolation error"
     assert without["includes"].iloc[0] == "parameters, observation noise"
-    # default: the package's rate, said in the table
-    default = predict(fit, params=n, tokens=d, family=f).table(0.9)
+    # default: the package's bias and rate, said in the table; the bias lowers the median beyond the data only
+    default = predict(fit, params=n, tokens=d, family=f, include_noise=True).table(0.9)
     assert default.attrs["extrapolation_rate"] == fc.config.EXTRAPOLATION_RATE
-    with pytest.raises(ValueError, match="extrapolation must be"):
-        predict(fit, params=n, tokens=d, family=f, extrapolation=-1.0)
+    assert default.attrs["extrapolation_bias"] == fc.config.EXTRAPOLATION_BIAS > 0
+    biased = predict(fit, params=n, tokens=d, family=f, include_noise=True,
+                     extrapolation=fc.Extrapolation(bias=0.05)).table(0.9)
+    assert biased["median"].iloc[0] == without["median"].iloc[0]
+    assert biased["median"].iloc[1] == pytest.approx(without["median"].iloc[1] * np.exp(-0.05 * 2), rel=1e-12)
+    assert biased["includes"].iloc[0] == "parameters, observation noise, extrapolation error"
+    for bad in (-1.0, "wide", fc.Extrapolation):
+        with pytest.raises(ValueError, match="extrapolation must be"):
+            predict(fit, params=n, tokens=d, family=f, extrapolation=bad)
+    with pytest.raises(ValueError, match="rate must be >= 0"):
+        fc.Extrapolation(bias=0.01, rate=-0.01)
+    with pytest.raises(ValueError, match="finite number"):
+        fc.Extrapolation(bias=float("nan"))
 
 
 def test_extrapolation_horizon_of_new_families_counts_from_all_data():
@@ -207,8 +233,10 @@ def test_extrapolation_horizon_of_new_families_counts_from_all_data():
     fmax = float(fit.observations.table.query("family == @fit.families[0]")["flops"].max())
     h = extrapolation_horizon(fit, {"flops": np.array([10 * cmax])}, ["new", fit.families[0]])
     np.testing.assert_allclose(h[:, 0], [1.0, np.log10(10 * cmax / fmax)])
-    e = extrapolation_error(np.array([[0.0, 0.5, 2.0]]), 0.03, (4, 5000), random_seed=1)
+    e = extrapolation_error(np.array([[0.0, 0.5, 2.0]]), fc.Extrapolation(bias=0.01, rate=0.03), (4, 5000),
+                            random_seed=1)
     assert np.all(e[..., 0] == 0) and e[..., 2].std() == pytest.approx(0.06, rel=0.05)
+    assert e[..., 2].mean() == pytest.approx(-0.02, abs=0.003)
 
 
 # ------------------------------------------------------ per-family noise

@@ -94,7 +94,7 @@ def test_blocked_forecast_equals_one_block_and_draws_agree_with_table(fit, monke
     np.testing.assert_allclose(got["mean"], flat.mean(axis=0).ravel(), rtol=1e-12)
     # a materialised forecast gives the same table as the lazy one
     eager = Forecast(blocked.draws, blocked.include_noise, blocked.families, blocked.fit_info,
-                     horizon=blocked.horizon, extrapolation_rate=blocked.extrapolation_rate)
+                     horizon=blocked.horizon, extrapolation=blocked.extrapolation)
     pd.testing.assert_frame_equal(eager.table([0.5, 0.9]), table)
 
 

@@ -940,7 +940,11 @@ def _trust_section(forecasts, backtest, ci: float, sink) -> dict[str, Any]:
     tables, checked, warning, figure = [], None, "", None
     text = ("A forecast is only as good as the law's fit beyond the data. The horizon of a forecast is the "
             "number of decades of compute between it and the largest training run of its family; the "
-            "intervals widen with it by the extrapolation error (forecast.predict.extrapolation_error).")
+            "intervals widen with it, and move with the law's known bias, by the extrapolation error "
+            "(forecast.predict.extrapolation_error).")
+    ext = getattr(forecasts[0], "extrapolation", None) if forecasts else None
+    if ext is not None:
+        text += f" These forecasts: {ext.describe()}."
     if cv is not None:
         metrics = cv.metrics(by="horizon")
         keep = [c for c in ("method", "horizon", "n", "coverage_50", f"coverage_{tag}", "median_abs_rel_error",
