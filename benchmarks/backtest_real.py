@@ -198,7 +198,7 @@ def main() -> None:
         for tag, v in variants.items():
             pts = scored(n, v)
             if tag == "loo":
-                pts = pts[pts["method"] == "bayes"].assign(method="bayes_loo_rate")
+                pts = pts[pts["method"] == "bayes"].assign(method="bayes_loo")
             all_points.append(pts.assign(case=n))
             tables.append(summarise(pts, n))
             horizon_tables.append(by_horizon(pts, n))
@@ -226,38 +226,43 @@ def main() -> None:
     print(f"\nwrote {args.out}{suffix}.json, _metrics.csv, _points.csv")
 
 
+TAU_PRIOR_SD = 0.02
+"""Scale of the half-normal prior on the between-table spread of the bias (log loss per decade)."""
+
+
 def pooled_extrapolation(points: pd.DataFrame) -> Extrapolation:
     """The extrapolation error for a table not yet seen, from the errors of several (column ``table``).
 
-    Bias: maximum likelihood with a table effect, ``e_i = h_i (bias + tau u_t) + h_i rate z_i + s_i eps_i``
-    (the errors of one table share ``u_t``). Rate: the root mean square of each table's own rate about its
-    own bias (:func:`forecast.backtest.estimate_extrapolation`) and of ``tau``, so that a new table scatters
-    as a typical one did; the maximum-likelihood rate of all points together is dominated by the largest
-    table.
+    Each table ``t`` has its own bias ``b_t ~ N(bias, tau^2)`` and its own scatter ``r_t`` about it (the
+    maximum-likelihood rate of :func:`forecast.backtest.estimate_extrapolation` on that table); its errors
+    are ``e_i = h_i b_t + h_i r_t z_i + s_i eps_i``. The posterior of ``(bias, tau)`` (flat on ``bias``,
+    half-normal ``TAU_PRIOR_SD`` on ``tau``) is computed on a grid. A new table's error per decade then has
+    mean ``E[bias]`` and variance ``Var[bias] + E[tau^2] + mean(r_t^2)``: the bias as well as the pooled data
+    know it, how far a table's bias strays from it, and a typical table's own scatter.
     """
-    from scipy.optimize import minimize
-
     blocks = []
+    rates = []
     for _, g in points.groupby("table"):
         h = g["horizon"].to_numpy(float)
+        rate = estimate_extrapolation(g).rate
+        rates.append(rate)
         blocks.append((h, np.log(g["median"].to_numpy(float) / g["loss"].to_numpy(float)),
-                       g["log_sd"].to_numpy(float) ** 2))
-
-    def nll(x: np.ndarray) -> float:
-        bias, tau, rate = x[0], np.exp(x[1]), np.exp(x[2])
-        out = 0.0
-        for h, e, s2 in blocks:
-            cov = tau**2 * np.outer(h, h) + np.diag(rate**2 * h**2 + s2)
-            res = e - bias * h
-            out += 0.5 * (np.linalg.slogdet(cov)[1] + res @ np.linalg.solve(cov, res))
-        return out
-
-    starts = ([0.02, np.log(t), np.log(r)] for t in (1e-3, 1e-2) for r in (1e-3, 1e-2))
-    best = min((minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
-                for x0 in starts), key=lambda r: r.fun)
-    tau = float(np.exp(best.x[1]))
-    rates = [estimate_extrapolation(g).rate for _, g in points.groupby("table")]
-    return Extrapolation(bias=float(best.x[0]), rate=float(np.sqrt(np.mean(np.square(rates)) + tau**2)))
+                       rate**2 * h**2 + g["log_sd"].to_numpy(float) ** 2))
+    bias_grid = np.linspace(-0.05, 0.1, 301)
+    tau_grid = np.linspace(0.0, 5 * TAU_PRIOR_SD, 201)
+    logp = -0.5 * (tau_grid / TAU_PRIOR_SD) ** 2 + np.zeros((bias_grid.size, 1))
+    for h, e, var in blocks:
+        for j, tau in enumerate(tau_grid):
+            cov = tau**2 * np.outer(h, h) + np.diag(var)
+            inv = np.linalg.inv(cov)
+            res = e[None, :] - bias_grid[:, None] * h[None, :]
+            logp[:, j] -= 0.5 * (np.linalg.slogdet(cov)[1] + np.einsum("bi,ij,bj->b", res, inv, res))
+    w = np.exp(logp - logp.max())
+    w /= w.sum()
+    mean = float((w.sum(1) * bias_grid).sum())
+    var = float((w.sum(1) * (bias_grid - mean) ** 2).sum() + (w.sum(0) * tau_grid**2).sum()
+                + np.mean(np.square(rates)))
+    return Extrapolation(bias=mean, rate=float(np.sqrt(var)))
 
 
 def by_horizon(points: pd.DataFrame, case: str) -> pd.DataFrame:

@@ -16,21 +16,20 @@ DEFAULT_CI: float = 0.9
 INTERVAL_KIND: str = "equal-tailed"
 """How intervals are formed: quantiles ``(1-ci)/2`` and ``(1+ci)/2`` of the draws."""
 
-EXTRAPOLATION_BIAS: float = 0.019
-"""Default over-prediction of a law beyond its data: log loss per decade of compute beyond a family's
-largest training run by which the forecast is lowered (``-bias x decades``; 0.019 is about 1.9% of the loss
+EXTRAPOLATION_BIAS: float = 0.020
+"""Default over-prediction of a law beyond its data: the log loss per decade of compute beyond a family's
+largest training run by which the forecast is lowered (``-bias x decades``; 0.020 is about 2% of the loss
 per decade). Laws fitted to smaller runs over-predicted the larger ones on every real table held out
-(Porian, Chinchilla, OPT; 95% of the held-out runs). It is the maximum-likelihood mean error per decade
-over all of them, with a table effect whose spread came out at zero (``benchmarks/extrapolation_grid.py``;
-``docs/model.md``, "Extrapolation error"). A fit's own comes from
+(Porian, Chinchilla, OPT: 95% of the held-out runs). It is the posterior mean bias of a table, pooled over
+the three tables by rolling-origin cross-validation (``benchmarks/backtest_real.py``,
+``pooled_extrapolation``; ``docs/model.md``, "Extrapolation error"). A fit's own comes from
 :meth:`forecast.backtest.Backtest.extrapolation`."""
 
-EXTRAPOLATION_RATE: float = 0.014
+EXTRAPOLATION_RATE: float = 0.021
 """Default growth of the law's own error with distance beyond the data: the standard deviation of
 log loss added per decade of compute beyond a family's largest training run (sd = rate x decades).
-The root mean square of the real tables' own rates about the bias (each table's maximum-likelihood
-bias and rate from its rolling-origin cross-validation: 0.0235 Chinchilla, about 0 Porian and OPT), so
-that a new table scatters as a typical one does (``benchmarks/extrapolation_grid.py``)."""
+For a table not yet seen: the uncertainty of the pooled bias, how far one table's bias strays from it,
+and a typical table's own scatter about its bias, together (``pooled_extrapolation``)."""
 
 DEFAULT_SEED: int = 20240601
 """Seed used by the CLI and the demo when the user gives none."""

@@ -373,9 +373,14 @@ def test_opt_30b_and_175b_final_losses_inside_the_90_intervals(shared_data):
 
 @pytest.mark.slow
 def test_coverage_stays_nominal_on_data_simulated_from_the_law():
-    """Data from the law itself: the extrapolation term must not spoil coverage where the law is exact."""
+    """Data from the law itself: the extrapolation term must not spoil coverage where the law is exact.
+
+    The default's bias expects a real law to over-predict, which this one does not: 90% coverage stays
+    near its level without the term (0.86 over these nine seeds, 78 held-out runs; three seeds, 22 runs,
+    cannot tell 0.8 from 0.9).
+    """
     covered, n = [], 0
-    for seed in range(3):
+    for seed in range(9):
         runs, _ = simulate(n_families=4, runs_per_family=15, noise=0.01, seed=100 + seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DataWarning)
