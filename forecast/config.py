@@ -20,7 +20,7 @@ EXTRAPOLATION_BIAS: float = 0.020
 """Default over-prediction of a law beyond its data: the log loss per decade of compute beyond a family's
 largest training run by which the forecast is lowered (``-bias x decades``; 0.020 is about 2% of the loss
 per decade). Laws fitted to smaller runs over-predicted the larger ones on every real table held out
-(Porian, Chinchilla, OPT: 95% of the held-out runs). It is the posterior mean bias of a table, pooled over
+(Porian, Chinchilla, OPT: 92% of the held-out runs). It is the posterior mean bias of a table, pooled over
 the three tables by rolling-origin cross-validation (``benchmarks/backtest_real.py``,
 ``pooled_extrapolation``; ``docs/model.md``, "Extrapolation error"). A fit's own comes from
 :meth:`forecast.backtest.Backtest.extrapolation`."""
