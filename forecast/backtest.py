@@ -394,7 +394,6 @@ class Backtest:
         --------
         >>> cv.rescore(extrapolation=cv.extrapolation()).metrics(by="horizon")   # doctest: +SKIP
         """
-
         if self.observations is None or not self.folds:
             raise ValueError("this Backtest keeps no folds to rescore; rerun cross_validate()")
         table = self.observations.table.reset_index(drop=True)

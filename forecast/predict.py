@@ -1002,7 +1002,7 @@ class Extrapolation:
     Examples
     --------
     >>> Extrapolation(bias=0.02, rate=0.01).describe()
-    'the law lowered 2.0% and its error sd 1.0% of the loss per decade of compute beyond the data'
+    'lowered by 2.0% and widened by an sd of 1.0% of the loss per decade of compute beyond the data'
     >>> bool(Extrapolation()), bool(Extrapolation(rate=0.01))
     (False, True)
     """
@@ -1034,9 +1034,9 @@ class Extrapolation:
         """In words, for tables and reports."""
         if not self:
             return "no extrapolation error"
-        verb = "lowered" if self.bias >= 0 else "raised"
-        return (f"the law {verb} {100 * abs(self.bias):.1f}% and its error sd {100 * self.rate:.1f}% of the loss "
-                "per decade of compute beyond the data")
+        parts = [f"{'lowered' if self.bias > 0 else 'raised'} by {100 * abs(self.bias):.1f}%"] if self.bias else []
+        parts += [f"widened by an sd of {100 * self.rate:.1f}%"] if self.rate else []
+        return " and ".join(parts) + " of the loss per decade of compute beyond the data"
 
 
 def interval_includes(include_noise: bool, extrapolation: Extrapolation | float) -> str:

@@ -161,7 +161,8 @@ def test_rescore_changes_only_the_extrapolation_term(cv):
     np.testing.assert_allclose(b["median"], n["median"] * np.exp(-0.05 * b["horizon"]), rtol=1e-9)
     np.testing.assert_allclose(b["rel_width_90"], n["rel_width_90"], rtol=1e-9)
     assert shifted.settings["extrapolation_bias"] == 0.05 and shifted.settings["extrapolation_rate"] == 0.0
-    assert "lowered 5.0%" in shifted.settings["bayes_intervals"]
+    assert shifted.settings["bayes_intervals"].endswith(
+        "(lowered by 5.0% of the loss per decade of compute beyond the data)")
 
 
 def test_report_says_how_far_the_forecast_can_be_trusted(cv, tmp_path):
@@ -182,6 +183,8 @@ def test_report_says_how_far_the_forecast_can_be_trusted(cv, tmp_path):
     for tag in ("trust-coverage", "trust-horizons"):
         assert f'id="{tag}"' in section
     assert "## How far can this forecast be trusted?" in md and "No cross-validation was given" in md
+    # the section says what the forecasts' extrapolation error does (the package default here)
+    assert f"These forecasts: {fc.Extrapolation.default().describe()}." in md
 
 
 def test_backtest_is_one_origin_of_the_same_machinery(obs):
