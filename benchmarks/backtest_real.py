@@ -55,6 +55,10 @@ CASES = ("porian-top2", "porian-cv", "opt-chinchilla", "chinchilla-cv", "opt-cv"
 TABLES = {"porian-top2": "porian", "porian-cv": "porian", "chinchilla-cv": "chinchilla",
           "opt-chinchilla": "opt", "opt-cv": "opt"}
 """The real table each case holds out runs of (leave-one-table-out leaves every case of a table out)."""
+POOLED = ("porian-cv", "chinchilla-cv", "opt-cv")
+"""The case that stands for each table when the tables are pooled: its rolling-origin cross-validation. The
+other cases repeat runs of these (Porian's two largest budgets; OPT-30B and OPT-175B), so pooling them too
+would count those runs twice."""
 COLUMNS = ["case", "method", "n", "mean_horizon", "coverage_50", "coverage_90", "coverage_95",
            "median_abs_rel_error", "mean_rel_width_90", "mean_interval_score_90", "mean_crps"]
 
@@ -178,8 +182,11 @@ def main() -> None:
     # the extrapolation error: per table, pooled over the tables, and leave-one-table-out
     no_ext = {n: scored(n, cv).query("method == 'bayes_no_extrapolation'").assign(table=TABLES[n])
               for n, cv in results.items()}
-    # porian-top2 repeats runs of porian-cv: pool it only when porian-cv is absent
-    pooled_cases = [n for n in results if not (n == "porian-top2" and "porian-cv" in results)]
+    # one case per table (its rolling origins when present): the others repeat the same held-out runs
+    pooled_cases = []
+    for table in dict.fromkeys(TABLES[n] for n in results):
+        cases = [n for n in results if TABLES[n] == table]
+        pooled_cases.append(next((n for n in cases if n in POOLED), cases[0]))
     pooled_points = pd.concat([no_ext[n] for n in pooled_cases])
     own = {t: estimate_extrapolation(g) for t, g in pooled_points.groupby("table")}
     pooled = pooled_extrapolation(pooled_points)
@@ -230,13 +237,13 @@ TAU_PRIOR_SD = 0.02
 """Scale of the half-normal prior on the between-table spread of the bias (log loss per decade)."""
 
 
-def pooled_extrapolation(points: pd.DataFrame) -> Extrapolation:
+def pooled_extrapolation(points: pd.DataFrame, *, tau_prior_sd: float = TAU_PRIOR_SD) -> Extrapolation:
     """The extrapolation error for a table not yet seen, from the errors of several (column ``table``).
 
     Each table ``t`` has its own bias ``b_t ~ N(bias, tau^2)`` and its own scatter ``r_t`` about it (the
     maximum-likelihood rate of :func:`forecast.backtest.estimate_extrapolation` on that table); its errors
     are ``e_i = h_i b_t + h_i r_t z_i + s_i eps_i``. The posterior of ``(bias, tau)`` (flat on ``bias``,
-    half-normal ``TAU_PRIOR_SD`` on ``tau``) is computed on a grid. A new table's error per decade then has
+    half-normal ``tau_prior_sd`` on ``tau``) is computed on a grid. A new table's error per decade then has
     mean ``E[bias]`` and variance ``Var[bias] + E[tau^2] + mean(r_t^2)``: the bias as well as the pooled data
     know it, how far a table's bias strays from it, and a typical table's own scatter.
     """
@@ -244,19 +251,20 @@ def pooled_extrapolation(points: pd.DataFrame) -> Extrapolation:
     rates = []
     for _, g in points.groupby("table"):
         h = g["horizon"].to_numpy(float)
-        rate = estimate_extrapolation(g).rate
+        rate = estimate_extrapolation(g, bias_uncertainty=False).rate
         rates.append(rate)
         blocks.append((h, np.log(g["median"].to_numpy(float) / g["loss"].to_numpy(float)),
                        rate**2 * h**2 + g["log_sd"].to_numpy(float) ** 2))
     bias_grid = np.linspace(-0.05, 0.1, 301)
-    tau_grid = np.linspace(0.0, 5 * TAU_PRIOR_SD, 201)
-    logp = -0.5 * (tau_grid / TAU_PRIOR_SD) ** 2 + np.zeros((bias_grid.size, 1))
+    tau_grid = np.linspace(0.0, 5 * tau_prior_sd, 201)
+    logp = -0.5 * (tau_grid / tau_prior_sd) ** 2 + np.zeros((bias_grid.size, 1))
     for h, e, var in blocks:
-        for j, tau in enumerate(tau_grid):
-            cov = tau**2 * np.outer(h, h) + np.diag(var)
-            inv = np.linalg.inv(cov)
-            res = e[None, :] - bias_grid[:, None] * h[None, :]
-            logp[:, j] -= 0.5 * (np.linalg.slogdet(cov)[1] + np.einsum("bi,ij,bj->b", res, inv, res))
+        # covariance diag(var) + tau^2 h h': its inverse and determinant by the rank-one (Sherman-Morrison) update
+        res = e[None, :] - bias_grid[:, None] * h[None, :]  # (bias, point)
+        hh, hr, rr = np.sum(h * h / var), (res * h / var).sum(1), (res * res / var).sum(1)
+        t2 = tau_grid[None, :] ** 2
+        quad = rr[:, None] - t2 * hr[:, None] ** 2 / (1 + t2 * hh)
+        logp -= 0.5 * (np.log(var).sum() + np.log1p(t2 * hh) + quad)
     w = np.exp(logp - logp.max())
     w /= w.sum()
     mean = float((w.sum(1) * bias_grid).sum())

@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import benchmarks.backtest_real as backtest_real
-from benchmarks.backtest_real import CASES, TABLES, final_checkpoints, pooled_extrapolation
+from benchmarks.backtest_real import CASES, POOLED, TABLES, final_checkpoints, pooled_extrapolation
 from forecast.backtest import estimate_extrapolation
 from forecast.predict import Extrapolation
 
@@ -57,13 +56,7 @@ def _rate_only(points: pd.DataFrame) -> Extrapolation:
 
 
 def _hierarchical(tau_prior_sd: float):
-    def rule(points: pd.DataFrame) -> Extrapolation:
-        saved, backtest_real.TAU_PRIOR_SD = backtest_real.TAU_PRIOR_SD, tau_prior_sd
-        try:
-            return pooled_extrapolation(points)
-        finally:
-            backtest_real.TAU_PRIOR_SD = saved
-    return rule
+    return lambda points: pooled_extrapolation(points, tau_prior_sd=tau_prior_sd)
 
 
 RULES = {
@@ -78,7 +71,7 @@ RULES = {
 def compare_rules(cvs: dict) -> pd.DataFrame:
     """Each rule learned from two tables, scored on the third."""
     no_ext = {n: _scored(cv, False).query("method == 'bayes'").assign(table=TABLES[n]) for n, cv in cvs.items()}
-    pool = pd.concat([p for n, p in no_ext.items() if not (n == "porian-top2" and "porian-cv" in no_ext)])
+    pool = pd.concat([no_ext[n] for n in POOLED if n in no_ext])  # one case per table: no run counted twice
     rows = []
     for rule, learn in RULES.items():
         for table in sorted(set(pool["table"])):

@@ -415,22 +415,26 @@ class Backtest:
         )
 
 
-def estimate_extrapolation(points: pd.DataFrame) -> Extrapolation:
+def estimate_extrapolation(points: pd.DataFrame, *, bias_uncertainty: bool = True) -> Extrapolation:
     """Maximum-likelihood extrapolation error (bias and rate) from scored points without the term.
 
     ``points`` needs ``loss, median, log_sd, horizon`` (a
     ``bayes_no_extrapolation`` slice of :meth:`Backtest.table`). The model is
-    ``log median - log loss ~ N(bias h, s^2 + (rate h)^2)``; the rate is 0
-    when the errors scatter no more than the intervals already allow, and
-    both are 0 when no point lies beyond the data.
+    ``log median - log loss ~ N(bias h, s^2 + (scatter h)^2)``; the scatter
+    is 0 when the errors scatter no more than the intervals already allow,
+    and both are 0 when no point lies beyond the data. The rate returned
+    also carries the uncertainty of the estimated bias,
+    ``rate^2 = scatter^2 + Var(bias)``, so that a table of few held-out runs
+    does not get a band that trusts its bias more than it can; with
+    ``bias_uncertainty=False`` it is the scatter alone.
 
     Examples
     --------
     >>> pts = pd.DataFrame({"loss": np.exp([-0.03, -0.05, -0.04, -0.06]), "median": 1.0,
     ...                     "log_sd": 0.002, "horizon": [1.0, 1.0, 2.0, 2.0]})
     >>> e = estimate_extrapolation(pts)
-    >>> round(e.bias, 3), round(e.rate, 3)
-    (0.032, 0.011)
+    >>> round(e.bias, 3), round(e.rate, 3), round(estimate_extrapolation(pts, bias_uncertainty=False).rate, 3)
+    (0.032, 0.012, 0.011)
     """
     from scipy.optimize import minimize
 
@@ -454,8 +458,13 @@ def estimate_extrapolation(points: pd.DataFrame) -> Extrapolation:
         starts.append(np.array([float((w * err).sum() / (w * h).sum()), log_rate]))
     best = min((minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000})
                 for x0 in starts), key=lambda r: r.fun)
-    bias, rate = float(best.x[0]), float(np.exp(best.x[1]))
-    return Extrapolation(bias=bias, rate=0.0 if rate < 1e-5 else rate)
+    bias, scatter = float(best.x[0]), float(np.exp(best.x[1]))
+    scatter = 0.0 if scatter < 1e-5 else scatter
+    if not bias_uncertainty:
+        return Extrapolation(bias=bias, rate=scatter)
+    # the weighted least-squares variance of the bias at that scatter
+    var_bias = 1.0 / float(np.sum(h**2 / (s2 + (scatter * h) ** 2)))
+    return Extrapolation(bias=bias, rate=float(np.sqrt(scatter**2 + var_bias)))
 
 
 # ---------------------------------------------------------------- running

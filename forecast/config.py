@@ -16,16 +16,16 @@ DEFAULT_CI: float = 0.9
 INTERVAL_KIND: str = "equal-tailed"
 """How intervals are formed: quantiles ``(1-ci)/2`` and ``(1+ci)/2`` of the draws."""
 
-EXTRAPOLATION_BIAS: float = 0.020
+EXTRAPOLATION_BIAS: float = 0.021
 """Default over-prediction of a law beyond its data: the log loss per decade of compute beyond a family's
-largest training run by which the forecast is lowered (``-bias x decades``; 0.020 is about 2% of the loss
+largest training run by which the forecast is lowered (``-bias x decades``; 0.021 is about 2% of the loss
 per decade). Laws fitted to smaller runs over-predicted the larger ones on every real table held out
-(Porian, Chinchilla, OPT: 92% of the held-out runs). It is the posterior mean bias of a table, pooled over
+(Porian, Chinchilla, OPT: 92% of the held-out forecasts). It is the posterior mean bias of a table, pooled over
 the three tables by rolling-origin cross-validation (``benchmarks/backtest_real.py``,
 ``pooled_extrapolation``; ``docs/model.md``, "Extrapolation error"). A fit's own comes from
 :meth:`forecast.backtest.Backtest.extrapolation`."""
 
-EXTRAPOLATION_RATE: float = 0.021
+EXTRAPOLATION_RATE: float = 0.023
 """Default growth of the law's own error with distance beyond the data: the standard deviation of
 log loss added per decade of compute beyond a family's largest training run (sd = rate x decades).
 For a table not yet seen: the uncertainty of the pooled bias, how far one table's bias strays from it,

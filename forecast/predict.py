@@ -308,8 +308,9 @@ class Forecast:
         Law, formula, likelihood, fitted families and draws, for reports.
     horizon : numpy.ndarray or None
         Decades of compute beyond the family's data, ``(family, point)`` (0 within the data).
-    extrapolation : Extrapolation or None
-        The law's own error beyond the data that the draws include (None: none).
+    extrapolation : Extrapolation, float, bool or None
+        The law's own error beyond the data that the draws include, in any
+        form :func:`predict` takes (None: none).
 
     Examples
     --------
@@ -326,7 +327,7 @@ class Forecast:
         if draws is None and blocks is None:
             raise ValueError("Forecast needs draws (or blocks to compute them)")
         self.horizon = horizon
-        self.extrapolation = extrapolation if extrapolation is not None else Extrapolation()
+        self.extrapolation = extrapolation_of(extrapolation)
         self._draws = draws
         self._blocks = blocks
         self.include_noise = include_noise
@@ -977,8 +978,9 @@ def warn_far_outside(fit: Fit, inputs: dict[str, np.ndarray], *, decades: float 
     if parts:
         warnings.warn(
             "forecast far outside the data: " + "; ".join(parts) + ". The law is extrapolated that far; "
-            "the interval's extrapolation error grows at a rate that cross-validation on real tables checked "
-            "only up to about 1.2 decades of compute beyond the data, so this far out it is an assumption",
+            "the extrapolation error's bias and rate grow linearly with the decades beyond the data, which "
+            "cross-validation on real tables checked only up to about 1.2 decades, so this far out they are "
+            "an assumption",
             ExtrapolationWarning,
             stacklevel=stacklevel,
         )
@@ -994,7 +996,7 @@ class Extrapolation:
     bias : float
         How much the law over-predicts, in log loss per decade of compute
         beyond the family's data (positive: the forecast is lowered by
-        ``bias * h``; ``0.019`` is about 1.9% of the loss per decade).
+        ``bias * h``; ``0.02`` is about 2% of the loss per decade).
     rate : float
         Standard deviation of the law's error per decade (the band's sd
         grows as ``rate * h``).

@@ -108,6 +108,43 @@ def test_extrapolation_bias_and_rate_are_recovered():
     under = pts.assign(loss=np.exp(rng.normal(0.05 * h, 0.01)))
     assert estimate_extrapolation(under).bias == pytest.approx(-0.05, abs=0.003)
     assert estimate_extrapolation(pts.assign(horizon=0.0)) == fc.Extrapolation()
+    # few held-out runs: the rate also carries the bias's own uncertainty, the weighted least-squares variance
+    few = pts.iloc[:6]
+    scatter = estimate_extrapolation(few, bias_uncertainty=False)
+    with_bias = estimate_extrapolation(few)
+    v = few["log_sd"] ** 2 + (scatter.rate * few["horizon"]) ** 2
+    assert with_bias.bias == scatter.bias
+    assert with_bias.rate ** 2 == pytest.approx(scatter.rate**2 + 1 / (few["horizon"] ** 2 / v).sum(), rel=1e-9)
+    assert with_bias.rate > scatter.rate
+
+
+def test_pooled_extrapolation_is_for_a_table_not_yet_seen():
+    """The package default's rule (benchmarks/backtest_real.py): tables of known biases, pooled."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmark holds the rule
+    from benchmarks.backtest_real import pooled_extrapolation
+
+    rng = np.random.default_rng(7)
+
+    def table(name, bias, scatter, n=400):
+        h = rng.uniform(0.2, 1.5, n)
+        over = rng.normal(bias * h, np.sqrt(0.002**2 + (scatter * h) ** 2))
+        return pd.DataFrame({"table": name, "loss": np.exp(-over), "median": 1.0, "log_sd": 0.002, "horizon": h})
+
+    alike = pd.concat([table(t, 0.02, 0.0) for t in "abc"])
+    pooled = pooled_extrapolation(alike)
+    assert pooled.bias == pytest.approx(0.02, abs=0.002)
+    # the tables agree: what widens the band is only the prior's share of the spread between tables
+    assert pooled.rate < 0.012
+    apart = pd.concat([table("a", 0.0, 0.0), table("b", 0.02, 0.0), table("c", 0.04, 0.0)])
+    spread = pooled_extrapolation(apart)
+    assert spread.bias == pytest.approx(0.02, abs=0.004)
+    assert spread.rate > 0.015 > pooled.rate  # biases 0.02 apart: a new table's may be anywhere near them
+    # a table's own scatter joins the rate as a typical table's (root mean square over the tables)
+    scattered = pd.concat([table("a", 0.02, 0.03), table("b", 0.02, 0.0), table("c", 0.02, 0.0)])
+    assert pooled_extrapolation(scattered).rate**2 == pytest.approx(pooled.rate**2 + 0.03**2 / 3, rel=0.25)
 
 
 # -------------------------------------------------------------- the CV run
