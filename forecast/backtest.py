@@ -372,12 +372,13 @@ class Backtest:
     def extrapolation(self, *, method: str = "bayes_no_extrapolation") -> Extrapolation:
         """The extrapolation error these forecasts call for: bias and sd of log loss per decade beyond the data.
 
-        Maximum likelihood of ``log median - log y ~ N(bias h, s^2 + (rate h)^2)``
+        Maximum likelihood of ``log median - log y ~ N(bias h, s^2 + (scatter h)^2)``
         over the held-out points, where ``s`` is the sd of each forecast's log
         draws without the extrapolation term and ``h`` its horizon: how far
         the law's median runs above the runs at each horizon, and how much
-        more they scatter than the intervals say. Pass it to
-        ``fit.predict(..., extrapolation=...)`` or :meth:`rescore`.
+        more they scatter than the intervals say. The rate is the scatter
+        with the bias's own uncertainty added (:func:`estimate_extrapolation`).
+        Pass it to ``fit.predict(..., extrapolation=...)`` or :meth:`rescore`.
 
         Examples
         --------
