@@ -23,7 +23,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from benchmarks.backtest_real import CASES, POOLED, TABLES, final_checkpoints, pooled_extrapolation
@@ -41,26 +40,12 @@ def _scored(cv, extrapolation=True) -> pd.DataFrame:
     return final_checkpoints(pts) if "run" in pts else pts
 
 
-def _rate_only(points: pd.DataFrame) -> Extrapolation:
-    """The package's earlier rule: the maximum-likelihood rate with the bias held at 0."""
-    from scipy.optimize import minimize_scalar
-
-    err = np.log(points["median"] / points["loss"]).to_numpy()
-    s2, h = points["log_sd"].to_numpy() ** 2, points["horizon"].to_numpy()
-
-    def nll(log_rate: float) -> float:
-        var = s2 + (np.exp(log_rate) * h) ** 2
-        return float(0.5 * np.sum(np.log(var) + err**2 / var))
-
-    return Extrapolation(rate=float(np.exp(minimize_scalar(nll, bounds=(np.log(1e-6), 0.0), method="bounded").x)))
-
-
 def _hierarchical(tau_prior_sd: float):
     return lambda points: pooled_extrapolation(points, tau_prior_sd=tau_prior_sd)
 
 
 RULES = {
-    "rate only, maximum likelihood (the earlier default)": _rate_only,
+    "rate only, maximum likelihood (the earlier default)": lambda points: estimate_extrapolation(points, bias=0.0),
     "bias and rate, maximum likelihood over all points": estimate_extrapolation,
     "hierarchical, tau prior half-normal 0.005": _hierarchical(0.005),
     "hierarchical, tau prior half-normal 0.01": _hierarchical(0.01),

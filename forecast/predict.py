@@ -1015,7 +1015,8 @@ class Extrapolation:
     def __post_init__(self) -> None:
         for name in ("bias", "rate"):
             value = getattr(self, name)
-            if not isinstance(value, int | float | np.integer | np.floating) or not np.isfinite(value):
+            if (isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating)
+                    or not np.isfinite(value)):
                 raise ValueError(f"Extrapolation {name} must be a finite number, got {value!r}")
         if self.rate < 0:
             raise ValueError(f"Extrapolation rate must be >= 0 (an sd per decade), got {self.rate!r}")

@@ -108,6 +108,9 @@ def test_extrapolation_bias_and_rate_are_recovered():
     under = pts.assign(loss=np.exp(rng.normal(0.05 * h, 0.01)))
     assert estimate_extrapolation(under).bias == pytest.approx(-0.05, abs=0.003)
     assert estimate_extrapolation(pts.assign(horizon=0.0)) == fc.Extrapolation()
+    # the bias held at 0 (the rule before it): the scatter absorbs it, sqrt(0.02^2 + 0.03^2) per decade
+    fixed = estimate_extrapolation(pts, bias=0.0)
+    assert fixed.bias == 0.0 and fixed.rate == pytest.approx(np.hypot(0.02, 0.03), rel=0.08)
     # few held-out runs: the rate also carries the bias's own uncertainty, the weighted least-squares variance
     few = pts.iloc[:6]
     scatter = estimate_extrapolation(few, bias_uncertainty=False)
@@ -263,8 +266,9 @@ def test_extrapolation_error_widens_beyond_the_data_only():
             predict(fit, params=n, tokens=d, family=f, extrapolation=bad)
     with pytest.raises(ValueError, match="rate must be >= 0"):
         fc.Extrapolation(bias=0.01, rate=-0.01)
-    with pytest.raises(ValueError, match="finite number"):
-        fc.Extrapolation(bias=float("nan"))
+    for bad in (float("nan"), True, "0.02"):
+        with pytest.raises(ValueError, match="finite number"):
+            fc.Extrapolation(bias=bad)
 
 
 def test_extrapolation_horizon_of_new_families_counts_from_all_data():
